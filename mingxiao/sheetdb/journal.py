@@ -126,8 +126,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self.tx() as con:
-            con.executescript(SCHEMA_SQL)
+        self.con.executescript(SCHEMA_SQL)  # idempotent; executescript manages its own transaction
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)

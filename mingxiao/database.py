@@ -1,0 +1,106 @@
+"""The app's handle on the spreadsheet database: opened lazily, once per process.
+
+gunicorn forks workers after importing the app, and a SQLite connection or a flusher thread
+must never cross a fork. So nothing is opened in ``create_app``: the first ``get_db()`` in a
+process opens the :class:`~mingxiao.sheetdb.Database` and remembers which process did it; a
+forked child sees a different pid and opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from .config import ConfigError
+from .plugins import EXT_SHEETS, fire_record_committed
+from .sheetdb import Backend, Database, SchemaSet, load_schemas, open_database
+from .sheetdb.schema import default_schema_dir
+
+EXT_DB = "mingxiao.db"  # the open Database of this process, or None before first use
+EXT_DB_PID = "mingxiao.db_pid"
+EXT_DB_LOCK = "mingxiao.db_lock"
+
+
+def init_app(app: Flask) -> None:
+    """Prepare the lazy database slot; the database itself opens on first use."""
+    app.extensions[EXT_DB] = None
+    app.extensions[EXT_DB_PID] = None
+    app.extensions[EXT_DB_LOCK] = threading.Lock()
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """This process's Database for ``app`` (default: the current app), opening it if needed."""
+    target: Flask = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    ext = target.extensions
+    pid = os.getpid()
+    db: Database | None = ext.get(EXT_DB)
+    if db is not None and ext.get(EXT_DB_PID) == pid:
+        return db
+    if ext.get(EXT_DB_PID) != pid:
+        # A lock inherited through fork may be held by a thread that no longer exists.
+        ext[EXT_DB_LOCK] = threading.Lock()
+    with ext[EXT_DB_LOCK]:
+        db = ext.get(EXT_DB)
+        if db is None or ext.get(EXT_DB_PID) != pid:
+            db = _open(target)
+            ext[EXT_DB] = db
+            ext[EXT_DB_PID] = pid
+    return db
+
+
+def close_db(app: Flask) -> None:
+    """Stop the flusher and close the journal of this process's database, if it is open."""
+    db: Database | None = app.extensions.get(EXT_DB)
+    if db is not None and app.extensions.get(EXT_DB_PID) == os.getpid():
+        db.close()
+    app.extensions[EXT_DB] = None
+    app.extensions[EXT_DB_PID] = None
+
+
+def schemas_for(app: Flask) -> SchemaSet:
+    """The schema files plus any sheets plugins declared in their own TOML files."""
+    directory = Path(app.config.get("SCHEMA_DIR") or default_schema_dir())
+    base = load_schemas(directory)
+    extra = {k: s for k, s in app.extensions.get(EXT_SHEETS, {}).items() if k not in base.sheets}
+    return base.merged(extra) if extra else base
+
+
+def _backend(app: Flask) -> Backend | None:
+    """The configured backend, or None for the engine's default (the xlsx workbook)."""
+    kind = app.config.get("BACKEND", "xlsx")
+    if kind == "xlsx":
+        return None
+    if kind == "gsheets":
+        key = app.config.get("GSHEETS_KEY")
+        credentials = app.config.get("GSHEETS_CREDENTIALS")
+        if not key or not credentials:
+            raise ConfigError(
+                "使用 Google 表格需要设置 MINGXIAO_GSHEETS_KEY（表格 ID）和 MINGXIAO_GSHEETS_CREDENTIALS（服务账号 JSON 文件路径）。"
+                " / The gsheets backend needs MINGXIAO_GSHEETS_KEY and MINGXIAO_GSHEETS_CREDENTIALS."
+            )
+        from .sheetdb import gsheets  # type: ignore[attr-defined]  # optional dependency path
+
+        backend: Backend = gsheets.backend_from_config(key=key, credentials=credentials)
+        return backend
+    raise ConfigError(
+        f"MINGXIAO_BACKEND 只能是 xlsx 或 gsheets，当前为 {kind!r}。"
+        f" / MINGXIAO_BACKEND must be xlsx or gsheets, not {kind!r}."
+    )
+
+
+def _open(app: Flask) -> Database:
+    kwargs: dict[str, Any] = {"backup_keep": int(app.config.get("BACKUP_KEEP", 24))}
+    kwargs.update(app.config.get("DATABASE_OPTIONS") or {})
+    db = open_database(
+        workbook=app.config["WORKBOOK"],
+        instance=app.instance_path,
+        backend=_backend(app),
+        schemas=schemas_for(app),
+        **kwargs,
+    )
+    db.add_listener(lambda op: fire_record_committed(app, op))
+    return db
