@@ -182,11 +182,12 @@ def mentor_trainee_ids(user: Any, today: dt.date | None = None) -> set[str]:
     mentor_id = getattr(user, "mentor_id", None)
     if not mentor_id or not is_role(user, "mentor"):
         return set()
-    day = today or dt.date.today()
+    db = get_db()
+    day = today or db.today()
     cache: dict[tuple[str, dt.date], set[str]] = g.setdefault("_mentor_trainee_ids", {})
     key = (str(mentor_id), day)
     if key not in cache:
-        rows = get_db().table(ASSIGNMENTS).where(mentor=mentor_id)
+        rows = db.table(ASSIGNMENTS).where(mentor=mentor_id)
         cache[key] = {
             str(r["trainee"])
             for r in rows

@@ -4,9 +4,10 @@ Every test gets its own instance folder and workbook under ``tmp_path``. CSRF pr
 ON: post forms through :func:`csrf_token` / :meth:`FormClient.post_form`, or opt out explicitly
 with ``@pytest.mark.app_config(WTF_CSRF_ENABLED=False)`` when a test is not about forms.
 
-A logged-in client, step by step::
+A logged-in client, step by step (the ``users`` sheet must exist first)::
 
     def test_admin_sees_health(app, client, auth, runner):
+        init_workbook(app)                       # or the ``workbook`` fixture
         result = runner.invoke(args=["users", "add", "a@example.cn", "--role", "admin",
                                      "--name", "管理员", "--password-stdin"],
                                input="correct horse 2026\\n")
@@ -19,6 +20,7 @@ More settings for one test: ``@pytest.mark.app_config(ENABLED_PLUGINS=("blueprin
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,6 +41,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**settings): extra settings for the app fixture")
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the machine's MINGXIAO_* settings or a FLASK_DEBUG left on by a developer."""
+    for name in list(os.environ):
+        if name.startswith("MINGXIAO_") or name in {"FLASK_DEBUG", "FLASK_ENV"}:
+            monkeypatch.delenv(name)
+
+
 def make_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """The test configuration: a private instance folder and workbook, CSRF on, fast sync."""
     instance = tmp_path / "instance"
@@ -48,7 +58,6 @@ def make_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "WORKBOOK": str(instance / "mingxiao.xlsx"),
         "SECRET_KEY": TEST_SECRET_KEY,
         "WTF_CSRF_ENABLED": True,
-        "SERVER_NAME": None,
     }
     config.update(overrides)
     return config
@@ -81,6 +90,20 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+def init_workbook(app: Flask, *, demo: bool = False) -> None:
+    """Create the test workbook with every sheet (``sheets init``), optionally with demo data."""
+    from mingxiao.database import get_db
+
+    get_db(app).init(demo=demo)
+
+
+@pytest.fixture
+def workbook(app: Flask) -> Path:
+    """The app with its workbook created (empty sheets, header rows, seed rows)."""
+    init_workbook(app)
+    return Path(app.config["WORKBOOK"])
 
 
 def csrf_token(html: str | bytes) -> str:

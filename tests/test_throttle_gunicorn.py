@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from app import create_app
-from mingxiao.database import close_db
+from mingxiao.database import close_db, get_db
 
 from ._servers import start_gunicorn
 
@@ -36,13 +36,12 @@ def server(tmp_path_factory):
         "LOGIN_MAX_FAILURES_PER_EMAIL": 5,
     }
     app = create_app(config)
-    runner = app.test_cli_runner()
-    for args, stdin in (
-        (["sheets", "init"], None),
-        (["users", "add", ADMIN, "--role", "admin", "--password-stdin"], PASSWORD + "\n"),
-    ):
-        result = runner.invoke(args=args, input=stdin)
-        assert result.exit_code == 0, result.output
+    with app.app_context():
+        get_db().init()
+    result = app.test_cli_runner().invoke(
+        args=["users", "add", ADMIN, "--role", "admin", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
     close_db(app)
     with start_gunicorn(f"app:create_app({config!r})", workers=2) as base_url:
         yield base_url

@@ -38,7 +38,7 @@ def _fail(message: str) -> NoReturn:
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        line = click.get_text_stream("stdin").readline()
+        line = sys.stdin.readline()
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
         _fail("没有提供密码：请加 --password-stdin 并从标准输入传入密码。")

@@ -124,7 +124,7 @@ def change_password() -> Any:
     """Change one's own password; every other session of the account is signed out."""
     form = forms.ChangePasswordForm()
     email = current_user.email
-    form.account_email = email  # type: ignore[attr-defined]
+    form.account_email = email
     if form.validate_on_submit():
         store = credentials()
         ip = request.remote_addr
@@ -203,7 +203,7 @@ def reset(token: str) -> Any:
         resp = make_response(render_template("auth/reset.html", form=None, invalid=True), 404)
         return _private(resp)
     form = forms.ResetForm()
-    form.account_email = email  # type: ignore[attr-defined]
+    form.account_email = email
     if form.validate_on_submit():
         if store.consume_reset_token(token) != email:
             resp = make_response(render_template("auth/reset.html", form=None, invalid=True), 404)

@@ -107,7 +107,7 @@ def layout_context() -> dict[str, Any]:
             "unknown": _("同步状态未知"),
             "conflict": _("有冲突：%(n)d 处", n=parked),
             "blocked": _("工作簿被占用：%(n)d 条待同步", n=pending),
-            "syncing": _("同步中：%(n)d 条待同步", n=pending),
+            "syncing": _("同步中：%(n)s 条待同步", n=pending),
             "synced": _("已同步"),
         }
         return {

@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 ENGINE_FIELDS = frozenset({"id", "created_at", "updated_at", "voided"})
+TIMESTAMP_FIELDS = frozenset({"created_at", "updated_at"})  # stamped on every write, never "reverted"
 
 
 class ValidationError(Exception):
@@ -262,7 +263,7 @@ class Table:
             clean.append((given, self.validate(body, partial=False)))
         sd, _, _ = self.db._view(self.key)
         today = self.db.today()
-        stamp = now_iso()
+        stamp = self.db._clock().replace(microsecond=0)
         out: list[Record] = []
         ops: list[Operation] = []
         with self.db.journal.tx() as con:
@@ -276,7 +277,7 @@ class Table:
                     ckey = _counter_key(self.schema, today)
                     n = self.db.journal.next_seq(con, ckey, sd.max_seq.get(ckey, 0) + 1)
                     rid = _format_id(self.schema, ckey, n)
-                full = {"id": rid, **typed, "created_at": _parse_stamp(stamp), "updated_at": _parse_stamp(stamp), "voided": False}
+                full = {"id": rid, **typed, "created_at": stamp, "updated_at": stamp, "voided": False}
                 ops.append(self.db.journal.add_op(con, sheet=self.key, kind="insert", record_id=rid, values=full, user=user))
                 out.append(Record(full, sheet=self.key, syncing=True))
         self.db._committed(ops)
@@ -350,10 +351,6 @@ class Table:
 def _optional(col: Any) -> Any:
     """The column with ``required`` off (a base value may legitimately be empty)."""
     return replace(col, required=False)
-
-
-def _parse_stamp(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp)
 
 
 def _conflict_detail(conflicts: list[FieldConflict]) -> dict[str, Any]:
@@ -863,7 +860,7 @@ class Database:
                     continue
                 for f in changed:
                     audit.append(dict(source="sheet", sheet=key, record_id=rid, field=f, old=old_values.get(f), new=values.get(f)))
-                    if f in app_fields:
+                    if f in app_fields and f not in TIMESTAMP_FIELDS:
                         reverted.append({"sheet": key, "id": rid, "field": f, "app_value": old_values.get(f), "sheet_value": values.get(f)})
                 new_state[k] = (values, app_fields - set(changed))
         present = {k for k, sd in snap.sheets.items() if sd.present}

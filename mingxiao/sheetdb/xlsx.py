@@ -1044,21 +1044,25 @@ def _unlock_rest(ws: Any, n_cols: int) -> bool:
 
 
 def _sweep_cell_protection(ws: Any, id_col: int | None, schema_cols: set[int]) -> bool:
-    """Existing data cells: lock the id column, unlock everything else (cells typed before)."""
+    """Existing data cells: lock the id column, unlock everything else (cells typed before).
+
+    Works on style-array protection ids directly: checking a million cells through
+    ``cell.protection`` costs seconds.
+    """
+    protections = ws.parent._protections
+    locked_ids = {i for i, p in enumerate(protections) if p.locked}
+    unlocked_id = protections.add(Protection(locked=False))
+    locked_id = protections.add(Protection(locked=True))
     changed = False
-    unlocked = Protection(locked=False)
-    locked = Protection(locked=True)
-    for (row, col), cell in list(ws._cells.items()):
-        if isinstance(cell, MergedCell):
+    for (row, col), cell in ws._cells.items():
+        if row == 1 and col in schema_cols:
+            continue  # headers: handled by _style_header
+        want_locked = row > 1 and col == id_col
+        style = cell._style
+        if style is None or isinstance(cell, MergedCell):
             continue
-        if row == 1:
-            if col in schema_cols:
-                continue  # headers: handled by _style_header
-            want_locked = False
-        else:
-            want_locked = col == id_col
-        if cell.protection.locked != want_locked:
-            cell.protection = locked if want_locked else unlocked
+        if (style.protectionId in locked_ids) != want_locked:
+            style.protectionId = locked_id if want_locked else unlocked_id
             changed = True
     return changed
 

@@ -1,0 +1,244 @@
+"""Helpers for the engine tests: small schemas, hand edits "as in Excel", and reading the file back.
+
+Hand edits go through openpyxl on the real file, saved to a temp file and moved over the
+workbook with ``os.replace`` (as Excel and WPS save), so the change token
+``(mtime_ns, size, inode)`` always moves. Nothing here touches the engine's internals.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from python_calamine import CalamineWorkbook
+
+from mingxiao.sheetdb import Database, open_database
+
+ID_HEADER = "编号"
+VOID_HEADER = "已作废"
+
+# A small schema with one column of every interesting type. Column order on a fresh workbook:
+# A 编号, B 姓名, C 工作单位, D 手机号码, E 身份证号, F 级别, G 年龄, H 评分, I 出生日期,
+# J 在聘, K 备注, then 创建时间, 更新时间, 已作废.
+MENTORS_TOML = """
+title = "导师"
+id_prefix = "M"
+id_year = false
+
+[[columns]]
+key = "name"
+header = "姓名"
+type = "text"
+required = true
+max_length = 30
+
+[[columns]]
+key = "organisation"
+header = "工作单位"
+type = "text"
+required = true
+max_length = 60
+
+[[columns]]
+key = "phone"
+header = "手机号码"
+type = "phone"
+
+[[columns]]
+key = "id_number"
+header = "身份证号"
+type = "id_card"
+
+[[columns]]
+key = "level"
+header = "级别"
+type = "enum"
+choices = ["一级", "二级", "三级"]
+
+[[columns]]
+key = "age"
+header = "年龄"
+type = "int"
+min = 18
+max = 99
+
+[[columns]]
+key = "score"
+header = "评分"
+type = "decimal"
+
+[[columns]]
+key = "born"
+header = "出生日期"
+type = "date"
+
+[[columns]]
+key = "active"
+header = "在聘"
+type = "bool"
+
+[[columns]]
+key = "note"
+header = "备注"
+type = "long_text"
+"""
+
+NOMINATIONS_TOML = """
+title = "人选推荐"
+id_prefix = "N"
+
+[[columns]]
+key = "name"
+header = "姓名"
+type = "text"
+required = true
+max_length = 30
+
+[[columns]]
+key = "district"
+header = "区、县（市）"
+type = "enum"
+choices = ["上城区", "拱墅区", "西湖区", "滨江区"]
+"""
+
+SMALL_SCHEMAS = {"mentors": MENTORS_TOML, "nominations": NOMINATIONS_TOML}
+
+# Valid GB 11643 numbers (checksums verified in test_engine_api).
+ID_CARD = "11010519491231002X"
+ID_CARD_2 = "440524188001010014"
+
+
+def write_schemas(folder: Path, schemas: dict[str, str] | None = None) -> Path:
+    """Write ``{stem: toml}`` into ``folder`` (created) and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, text in (schemas or SMALL_SCHEMAS).items():
+        (folder / f"{stem}.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def open_small(tmp: Path, *, autoflush: bool = False, init: bool = True, **kwargs: Any) -> Database:
+    """A database on ``tmp/w.xlsx`` (instance ``tmp``) with the small schema."""
+    schema_dir = tmp / "schemas"
+    if not schema_dir.exists():
+        write_schemas(schema_dir)
+    db = open_database(workbook=tmp / "w.xlsx", instance=tmp, schema_dir=schema_dir, autoflush=autoflush, **kwargs)
+    if init:
+        db.init()
+    return db
+
+
+# ---------------------------------------------------------------------- reading the file back
+
+
+def rows_openpyxl(path: Path, title: str) -> list[dict[str, Any]]:
+    """Data rows of tab ``title`` as ``{header: value}``, read with openpyxl (blank rows skipped)."""
+    wb = openpyxl.load_workbook(path)
+    try:
+        ws = wb[title]
+        header = [c.value for c in ws[1]]
+        out = []
+        for row in ws.iter_rows(min_row=2, values_only=True):
+            if all(v in (None, "") for v in row):
+                continue
+            out.append({h: v for h, v in zip(header, row, strict=False) if h})
+        return out
+    finally:
+        wb.close()
+
+
+def rows_calamine(path: Path, title: str) -> list[dict[str, Any]]:
+    """Data rows of tab ``title`` as ``{header: value}``, read with python-calamine."""
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+    if not rows:
+        return []
+    header = rows[0]
+    out = []
+    for row in rows[1:]:
+        if all(v in (None, "") for v in row):
+            continue
+        out.append({h: v for h, v in zip(header, row, strict=False) if h})
+    return out
+
+
+def ids_in_file(path: Path, title: str, *, reader: Callable[[Path, str], list[dict[str, Any]]] = rows_openpyxl) -> list[str]:
+    return [str(r.get(ID_HEADER)) for r in reader(path, title) if r.get(ID_HEADER) not in (None, "")]
+
+
+def row_by_id(path: Path, title: str, rid: str) -> dict[str, Any]:
+    for r in rows_openpyxl(path, title):
+        if r.get(ID_HEADER) == rid:
+            return r
+    raise KeyError(rid)
+
+
+# ---------------------------------------------------------------------- editing "in Excel"
+
+
+def _replace_and_bump(path: Path, tmp: Path) -> None:
+    """Move ``tmp`` over ``path`` and make sure the change token moves even within one tick."""
+    before = path.stat() if path.exists() else None
+    os.replace(tmp, path)
+    if before is not None:
+        after = path.stat()
+        if (after.st_mtime_ns, after.st_size, after.st_ino) == (before.st_mtime_ns, before.st_size, before.st_ino):
+            bumped = max(time.time_ns(), before.st_mtime_ns + 1_000_000)
+            os.utime(path, ns=(bumped, bumped))
+
+
+@contextmanager
+def hand_edit(path: Path, title: str | None = None) -> Iterator[Any]:
+    """``with hand_edit(p, "导师") as ws:`` edit cells; saved on exit like Excel saves.
+
+    Yields the worksheet (or the workbook when ``title`` is None).
+    """
+    wb = openpyxl.load_workbook(path)
+    yield wb[title] if title else wb
+    tmp = path.with_name(f".hand-{os.getpid()}-{time.time_ns()}.xlsx")
+    wb.save(tmp)
+    wb.close()
+    _replace_and_bump(path, tmp)
+
+
+def header_col(ws: Any, header: str) -> int:
+    """1-based column of ``header`` in row 1."""
+    for cell in ws[1]:
+        if cell.value == header:
+            return int(cell.column)
+    raise KeyError(header)
+
+
+def find_row(ws: Any, rid: str) -> int:
+    """Sheet row number of the row whose 编号 is ``rid``."""
+    col = header_col(ws, ID_HEADER)
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(row=r, column=col).value == rid:
+            return r
+    raise KeyError(rid)
+
+
+def set_cell(path: Path, title: str, rid: str, header: str, value: Any) -> None:
+    """Hand-edit one cell of the row with id ``rid``."""
+    with hand_edit(path, title) as ws:
+        ws.cell(row=find_row(ws, rid), column=header_col(ws, header)).value = value
+
+
+def copy_over(src: Path, dest: Path) -> None:
+    """Copy ``src`` over ``dest`` (someone saving an old copy), always moving the change token."""
+    tmp = dest.with_name(f".copy-{os.getpid()}-{time.time_ns()}.xlsx")
+    shutil.copy2(src, tmp)
+    os.utime(tmp, ns=(time.time_ns(), time.time_ns()))  # copy2 keeps the old mtime: Excel would not
+    _replace_and_bump(dest, tmp)
+
+
+def file_bytes(path: Path) -> bytes:
+    return path.read_bytes()
