@@ -99,6 +99,14 @@ class Credential:
     disabled: bool
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt counted by :meth:`CredentialStore.begin_attempt` (its login_attempts rows)."""
+
+    email: str
+    rowids: tuple[int, ...]
+
+
 class CredentialStore:
     """Password hashes, session versions, reset tokens and login throttling in one SQLite file.
 
@@ -349,6 +357,40 @@ class CredentialStore:
             keys.append(("ip", "ip:" + ip))
         return keys
 
+    def begin_attempt(
+        self, email: str, ip: str | None, now: float | None = None
+    ) -> LoginAttempt | None:
+        """Check the limits and count this attempt as a failure in one transaction.
+
+        Returns None when ``email`` or ``ip`` is over its limit. Counting *before* the password
+        check means parallel guesses cannot all slip past the check (one write lock serialises
+        them across workers); call :meth:`forgive_attempt` when the password was right.
+        """
+        now = time.time() if now is None else now
+        limits = {"email": self.max_failures_per_email, "ip": self.max_failures_per_ip}
+        with self._tx() as con:
+            con.execute("DELETE FROM login_attempts WHERE at <= ?", (now - self.throttle_window,))
+            for kind, key in self._keys(email, ip):
+                (count,) = con.execute(
+                    "SELECT COUNT(*) FROM login_attempts WHERE key = ? AND at > ?",
+                    (key, now - self.throttle_window),
+                ).fetchone()
+                if count >= limits[kind]:
+                    return None
+            rowids = []
+            for _kind, key in self._keys(email, ip):
+                cur = con.execute("INSERT INTO login_attempts(key, at) VALUES (?, ?)", (key, now))
+                rowids.append(int(cur.lastrowid or 0))
+        return LoginAttempt(email=normalize_email(email), rowids=tuple(rowids))
+
+    def forgive_attempt(self, attempt: LoginAttempt) -> None:
+        """A successful login: drop this attempt's rows and the email's earlier failures."""
+        with self._tx() as con:
+            con.executemany(
+                "DELETE FROM login_attempts WHERE rowid = ?", [(r,) for r in attempt.rowids]
+            )
+            con.execute("DELETE FROM login_attempts WHERE key = ?", ("email:" + attempt.email,))
+
     def too_many_attempts(self, email: str, ip: str | None, now: float | None = None) -> bool:
         """True when ``email`` or ``ip`` reached its failure limit inside the window."""
         now = time.time() if now is None else now
@@ -574,7 +616,7 @@ def send_reset_email(config: dict[str, Any] | Any, to: str, url: str) -> bool:
 # -- demo -----------------------------------------------------------------------------------
 
 
-def _demo_emails(logins: Any) -> Iterable[str]:
+def demo_emails(logins: Any) -> Iterable[str]:
     """Emails out of ``DEMO_LOGINS`` whether it maps role → email/dict or lists emails/dicts."""
     items = logins.values() if isinstance(logins, dict) else logins
     for item in items:
@@ -593,7 +635,7 @@ def ensure_demo_accounts(app: Flask, password: str) -> list[str]:
     from mingxiao.sheetdb.demo import DEMO_LOGINS  # demo data is optional at run time
 
     store: CredentialStore = app.extensions[EXTENSION_KEY]
-    emails = [normalize_email(e) for e in _demo_emails(DEMO_LOGINS)]
+    emails = [normalize_email(e) for e in demo_emails(DEMO_LOGINS)]
     for email in emails:
         store.set_password(email, password)
         store.enable(email)

@@ -17,7 +17,7 @@ from flask import Flask
 
 ENV_PREFIX = "MINGXIAO_"
 ENVIRONMENTS = ("production", "demo", "testing")
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a password
 MB = 1024 * 1024
 
 # Keys whose value is a comma-separated list when it comes from the environment.

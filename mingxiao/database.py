@@ -8,6 +8,7 @@ forked child sees a different pid and opens its own.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from pathlib import Path
@@ -82,8 +83,12 @@ def _backend(app: Flask) -> Backend | None:
                 "使用 Google 表格需要设置 MINGXIAO_GSHEETS_KEY（表格 ID）和 MINGXIAO_GSHEETS_CREDENTIALS（服务账号 JSON 文件路径）。"
                 " / The gsheets backend needs MINGXIAO_GSHEETS_KEY and MINGXIAO_GSHEETS_CREDENTIALS."
             )
-        from .sheetdb import gsheets  # type: ignore[attr-defined]  # optional dependency path
-
+        try:
+            gsheets = importlib.import_module("mingxiao.sheetdb.gsheets")
+        except ImportError as exc:
+            raise ConfigError(
+                f"无法加载 Google 表格后端：{exc} / Cannot load the gsheets backend: {exc}"
+            ) from exc
         backend: Backend = gsheets.backend_from_config(key=key, credentials=credentials)
         return backend
     raise ConfigError(

@@ -26,7 +26,14 @@ import pluggy
 from flask import Blueprint, Flask, current_app, has_app_context
 
 from . import hookspecs
-from .sheetdb.schema import SchemaError, SchemaSet, SheetSchema, default_schema_dir, load_schemas, load_sheet
+from .sheetdb.schema import (
+    SchemaError,
+    SchemaSet,
+    SheetSchema,
+    default_schema_dir,
+    load_schemas,
+    load_sheet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +118,24 @@ def build_manager(
     for modname in extra:
         if _wanted([modname], allowed):
             _register(pm, _import(modname, "EXTRA_PLUGINS"), modname)
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"插件 {exc.plugin} 实现了不存在的钩子：{exc} / Plugin {exc.plugin} implements an unknown hook: {exc}"
+        ) from exc
     return pm
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
     if pm.get_plugin(name) is not None or pm.is_registered(plugin):
         raise PluginError(f"插件 {name} 被加载了两次 / Plugin {name} is loaded twice")
-    pm.register(plugin, name=name)
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"插件 {name} 的钩子有误：{exc} / Plugin {name} has an invalid hook: {exc}"
+        ) from exc
 
 
 def _each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
@@ -179,7 +196,9 @@ def collect_sheets(
         nonlocal base
         if base is None:
             directory = Path(schema_dir) if schema_dir else default_schema_dir()
-            base = load_schemas(directory) if any(directory.glob("*.toml")) else SchemaSet(sheets={})
+            base = (
+                load_schemas(directory) if any(directory.glob("*.toml")) else SchemaSet(sheets={})
+            )
         return base
 
     sheets: dict[str, SheetSchema] = {}
@@ -190,7 +209,9 @@ def collect_sheets(
             try:
                 schema = _resolve_sheet(claim, base_set)
             except SchemaError as exc:
-                raise PluginError(f"插件 {plugin} 的工作表定义有误：{exc} / Plugin {plugin}: bad sheet: {exc}") from exc
+                raise PluginError(
+                    f"插件 {plugin} 的工作表定义有误：{exc} / Plugin {plugin}: bad sheet: {exc}"
+                ) from exc
             if schema is None:
                 raise PluginError(
                     f"插件 {plugin} 声明的工作表 {claim!r} 在 sheets_schema/ 中不存在"
@@ -238,7 +259,9 @@ def collect_permissions(pm: pluggy.PluginManager) -> dict[str, Callable[..., boo
                     f" / Permission {action!r} is defined by both plugins {owners[action]} and {plugin}."
                 )
             if not callable(rule):
-                raise PluginError(f"插件 {plugin} 的权限 {action!r} 不是函数 / Plugin {plugin}: rule for {action!r} is not callable")
+                raise PluginError(
+                    f"插件 {plugin} 的权限 {action!r} 不是函数 / Plugin {plugin}: rule for {action!r} is not callable"
+                )
             merged[action] = rule
             owners[action] = plugin
     return merged
@@ -250,7 +273,9 @@ def register_cli_commands(app: Flask, pm: pluggy.PluginManager) -> None:
     for plugin, commands in _each(pm, "cli_commands"):
         for cmd in commands:
             if not isinstance(cmd, click.Command) or not cmd.name:
-                raise PluginError(f"插件 {plugin} 返回了无效的命令 {cmd!r} / Plugin {plugin} returned an invalid command {cmd!r}")
+                raise PluginError(
+                    f"插件 {plugin} 返回了无效的命令 {cmd!r} / Plugin {plugin} returned an invalid command {cmd!r}"
+                )
             if cmd.name in owners or cmd.name in app.cli.commands:
                 raise PluginError(
                     f"命令 {cmd.name!r} 被插件 {owners.get(cmd.name, 'flask')} 和 {plugin} 重复注册。"

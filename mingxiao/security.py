@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,16 @@ ERROR_TEXT: dict[int, tuple[Any, Any]] = {
     405: (_l("操作方式不正确"), _l("此页面不支持这种操作方式。请通过页面上的按钮操作。")),
     413: (_l("文件太大"), _l("上传的文件超过了大小限制。请压缩或拆分后重新上传。")),
     429: (_l("操作太频繁"), _l("短时间内尝试次数过多。请稍等几分钟再试。")),
-    500: (_l("系统出错了"), _l("服务器处理请求时出错，错误已记录。请稍后重试；如果问题持续，请联系管理员。")),
+    500: (
+        _l("系统出错了"),
+        _l("服务器处理请求时出错，错误已记录。请稍后重试；如果问题持续，请联系管理员。"),
+    ),
 }
 CSRF_TEXT = (
     _l("页面已过期"),
-    _l("为保护您的账号，表单在一段时间后失效，或浏览器没有发送安全令牌。请刷新页面后重新提交；如仍失败，请确认浏览器允许本网站的 Cookie。"),
+    _l(
+        "为保护您的账号，表单在一段时间后失效，或浏览器没有发送安全令牌。请刷新页面后重新提交；如仍失败，请确认浏览器允许本网站的 Cookie。"
+    ),
 )
 PLAIN_500 = "500 系统出错了，请稍后重试。 / Internal error, please try again later.\n"
 
@@ -100,12 +106,16 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _render_error(code: int, title: Any, message: Any, original: HTTPException | None = None) -> Response:
+def _render_error(
+    code: int, title: Any, message: Any, original: HTTPException | None = None
+) -> Response:
     if _wants_json():
         response = jsonify(error=code, title=str(title), message=str(message))
     else:
         response = Response(
-            render_template("errors/error.html", code=code, title=title, message=message, minimal=code >= 500)
+            render_template(
+                "errors/error.html", code=code, title=title, message=message, minimal=code >= 500
+            )
         )
     response.status_code = code
     if original is not None:
@@ -120,7 +130,7 @@ def _csrf_error(exc: CSRFError) -> Response:
     return _render_error(400, *CSRF_TEXT, original=exc)
 
 
-def _http_error(exc: HTTPException) -> Response:
+def _http_error(exc: HTTPException) -> BaseResponse:
     code = exc.code or 500
     if code not in ERROR_TEXT:
         # Any other HTTP status keeps werkzeug's own short page: it has no user data either.

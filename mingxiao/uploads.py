@@ -40,8 +40,14 @@ STORED_NAME_RE = re.compile(r"^[0-9a-f]{32}\.([a-z0-9]{2,5})$")
 
 # kind → the main part an OOXML package of that kind must contain and its content type.
 OOXML_MAIN = {
-    "docx": ("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"),
-    "xlsx": ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"),
+    "docx": (
+        "word/document.xml",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    ),
+    "xlsx": (
+        "xl/workbook.xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    ),
 }
 MAGIC = {
     "pdf": (b"%PDF-",),
@@ -76,7 +82,11 @@ def clean_original_name(filename: str | None) -> str:
     name = re.sub(r"\s+", " ", name).strip(" .")
     if len(name) > ORIGINAL_NAME_MAX:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: ORIGINAL_NAME_MAX - len(ext) - 1] + dot + ext) if dot else name[:ORIGINAL_NAME_MAX]
+        name = (
+            (stem[: ORIGINAL_NAME_MAX - len(ext) - 1] + dot + ext)
+            if dot
+            else name[:ORIGINAL_NAME_MAX]
+        )
     return name or "file"
 
 
@@ -110,9 +120,15 @@ def save_upload(
     if kind not in allowed:
         if kind:
             raise UploadError(
-                _("不支持“.%(kind)s”类型的文件。请上传以下类型之一：%(kinds)s。", kind=kind, kinds="、".join(allowed))
+                _(
+                    "不支持“.%(kind)s”类型的文件。请上传以下类型之一：%(kinds)s。",
+                    kind=kind,
+                    kinds="、".join(allowed),
+                )
             )
-        raise UploadError(_("文件名没有扩展名。请上传以下类型之一：%(kinds)s。", kinds="、".join(allowed)))
+        raise UploadError(
+            _("文件名没有扩展名。请上传以下类型之一：%(kinds)s。", kinds="、".join(allowed))
+        )
     if max_bytes is None:
         max_bytes = int(current_app.config.get("UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
     target = _folder(folder)
@@ -125,7 +141,12 @@ def save_upload(
             while chunk := file_storage.stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UploadError(_("文件超过 %(limit)s 的上限。请压缩或拆分后再上传。", limit=_human(max_bytes)))
+                    raise UploadError(
+                        _(
+                            "文件超过 %(limit)s 的上限。请压缩或拆分后再上传。",
+                            limit=_human(max_bytes),
+                        )
+                    )
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
@@ -139,7 +160,9 @@ def save_upload(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return StoredFile(name=name, original_name=original, size=size, kind=kind, sha256=digest.hexdigest())
+    return StoredFile(
+        name=name, original_name=original, size=size, kind=kind, sha256=digest.hexdigest()
+    )
 
 
 def check_content(path: Path, kind: str) -> None:
@@ -158,7 +181,9 @@ def check_content(path: Path, kind: str) -> None:
 def _check_text(path: Path) -> None:
     data = path.read_bytes()
     if b"\x00" in data:
-        raise UploadError(_("文本文件中含有二进制内容，不是纯文本。请另存为 UTF-8 编码的 .txt 文件。"))
+        raise UploadError(
+            _("文本文件中含有二进制内容，不是纯文本。请另存为 UTF-8 编码的 .txt 文件。")
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             data.decode(encoding)
@@ -179,7 +204,10 @@ def _unsafe_member_name(name: str) -> bool:
 
 
 def _check_ooxml(path: Path, kind: str) -> None:
-    bad_package = _("文件不是有效的 .%(kind)s 文档（可能已损坏）。请用 Word/Excel/WPS 重新另存为 .%(kind)s 后再上传。", kind=kind)
+    bad_package = _(
+        "文件不是有效的 .%(kind)s 文档（可能已损坏）。请用 Word/Excel/WPS 重新另存为 .%(kind)s 后再上传。",
+        kind=kind,
+    )
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -187,7 +215,12 @@ def _check_ooxml(path: Path, kind: str) -> None:
     with zf:
         members = zf.infolist()
         if len(members) > ZIP_MAX_MEMBERS:
-            raise UploadError(_("文档包含的部件过多（%(count)d 个），已拒绝。请重新另存后再上传。", count=len(members)))
+            raise UploadError(
+                _(
+                    "文档包含的部件过多（%(count)d 个），已拒绝。请重新另存后再上传。",
+                    count=len(members),
+                )
+            )
         total = 0
         compressed = 0
         names = set()
@@ -198,10 +231,14 @@ def _check_ooxml(path: Path, kind: str) -> None:
                 raise UploadError(_("文档已加密。请取消密码保护后再上传。"))
             total += info.file_size
             compressed += info.compress_size
-            if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(
+                info.compress_size, 1
+            ):
                 raise UploadError(_("文档解压后异常巨大（疑似压缩炸弹），已拒绝。"))
             names.add(info.filename)
-        if total > ZIP_MAX_TOTAL or (total > ZIP_RATIO_FLOOR and total > ZIP_MAX_RATIO * max(compressed, 1)):
+        if total > ZIP_MAX_TOTAL or (
+            total > ZIP_RATIO_FLOOR and total > ZIP_MAX_RATIO * max(compressed, 1)
+        ):
             raise UploadError(_("文档解压后异常巨大（疑似压缩炸弹），已拒绝。"))
         if "[Content_Types].xml" not in names:
             raise UploadError(bad_package)
@@ -231,14 +268,20 @@ def _parse_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, bad_package: str) 
     try:
         parse_xml(data, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise UploadError(_("文档中含有不安全的 XML 内容（实体或 DTD），已拒绝。请重新另存后再上传。")) from exc
+        raise UploadError(
+            _("文档中含有不安全的 XML 内容（实体或 DTD），已拒绝。请重新另存后再上传。")
+        ) from exc
     except (ParseError, ValueError) as exc:
         raise UploadError(bad_package) from exc
 
 
 def upload_path(name: str, folder: str | Path | None = None) -> Path:
     """The path of stored upload ``name``; anything but a stored name is refused."""
-    if not isinstance(name, str) or not STORED_NAME_RE.match(name) or name.split(".")[-1] not in KNOWN_KINDS:
+    if (
+        not isinstance(name, str)
+        or not STORED_NAME_RE.match(name)
+        or name.split(".")[-1] not in KNOWN_KINDS
+    ):
         raise UploadError(_("文件名无效。"))
     base = _folder(folder).resolve()
     path = (base / name).resolve()

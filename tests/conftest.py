@@ -116,7 +116,12 @@ def csrf_token(html: str | bytes) -> str:
 
 
 def post_form(
-    client: FlaskClient, url: str, data: Mapping[str, Any] | None = None, *, page: str | None = None, **kwargs: Any
+    client: FlaskClient,
+    url: str,
+    data: Mapping[str, Any] | None = None,
+    *,
+    page: str | None = None,
+    **kwargs: Any,
 ) -> TestResponse:
     """GET ``page`` (default ``url``; must render a form), then POST ``data`` with its CSRF token."""
     got = client.get(page or url)
@@ -133,12 +138,16 @@ class AuthActions:
 
     def login(self, email: str, password: str, **kwargs: Any) -> TestResponse:
         """GET /auth/login, then POST ``email`` and ``password`` with the page's CSRF token."""
-        return post_form(self._client, "/auth/login", {"email": email, "password": password}, **kwargs)
+        return post_form(
+            self._client, "/auth/login", {"email": email, "password": password}, **kwargs
+        )
 
     def logout(self, **kwargs: Any) -> TestResponse:
         """POST /auth/logout with a CSRF token taken from the home page (or the login page)."""
         page = self._client.get("/", follow_redirects=True)
-        return self._client.post("/auth/logout", data={"csrf_token": csrf_token(page.data)}, **kwargs)
+        return self._client.post(
+            "/auth/logout", data={"csrf_token": csrf_token(page.data)}, **kwargs
+        )
 
 
 @pytest.fixture

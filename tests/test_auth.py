@@ -17,10 +17,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from flask_login import AnonymousUserMixin
 from werkzeug.security import generate_password_hash
 
-from mingxiao.auth import EXTENSION_KEY, CredentialStore
+from mingxiao.auth import EXTENSION_KEY, CredentialStore, demo_emails, ensure_demo_accounts
 from mingxiao.database import get_db
+from mingxiao.plugins import nav_items
 
 from .conftest import csrf_token, post_form
 
@@ -556,9 +558,41 @@ def test_cli_disable_unknown_account_fails(runner):
 
 def test_ensure_demo_accounts_sets_every_demo_password(app):
     demo = pytest.importorskip("mingxiao.sheetdb.demo")
-    from mingxiao.auth import _demo_emails, ensure_demo_accounts
 
     emails = ensure_demo_accounts(app, PASSWORD)
-    assert emails == [e.lower() for e in _demo_emails(demo.DEMO_LOGINS)] and all(
+    assert emails == [e.lower() for e in demo_emails(demo.DEMO_LOGINS)] and all(
         store_of(app).verify(e, PASSWORD) for e in emails
     )
+
+
+def test_reset_page_keeps_its_token_out_of_referers_and_caches(client, admin, runner):
+    resp = client.get(reset_path(runner))
+    assert (resp.headers["Referrer-Policy"], resp.headers["Cache-Control"]) == (
+        "no-referrer",
+        "no-store",
+    )
+
+
+# -- plugin hooks -----------------------------------------------------------------------------
+
+
+def test_nav_offers_password_change_to_signed_in_users(client, auth, admin):
+    auth.login(admin, PASSWORD)
+    assert 'href="/auth/password"' in client.get("/").text
+
+
+def test_nav_hook_offers_nothing_to_anonymous_visitors(app):
+    with app.test_request_context():
+        assert [
+            i.endpoint for i in nav_items(AnonymousUserMixin()) if i.endpoint.startswith("auth.")
+        ] == []
+
+
+def test_core_permissions_are_registered(app):
+    assert {"admin.access", "account.change_password"} <= set(
+        app.extensions["mingxiao.permissions"]
+    )
+
+
+def test_users_cli_group_is_registered(app):
+    assert {"add", "disable", "enable", "reset-link"} <= set(app.cli.commands["users"].commands)

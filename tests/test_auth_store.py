@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 import time
 
 import pytest
@@ -265,3 +266,42 @@ def test_two_store_objects_on_one_file_share_the_count(tmp_path):
     for _ in range(5):
         first.record_failure(EMAIL, None, now=now)
     assert second.too_many_attempts(EMAIL, None, now=now)
+
+
+# -- attempts counted before the password check -------------------------------------------------
+
+
+def test_begin_attempt_grants_five_then_refuses(store):
+    now = time.time()
+    granted = [store.begin_attempt(EMAIL, "10.0.0.1", now=now) is not None for _ in range(6)]
+    assert granted == [True] * 5 + [False]
+
+
+def test_parallel_attempts_cannot_slip_past_the_limit(tmp_path):
+    """Twelve simultaneous guesses from separate store objects (as from separate workers)."""
+    path = tmp_path / "credentials.sqlite3"
+    CredentialStore(path)
+    stores = [CredentialStore(path) for _ in range(12)]
+    barrier = threading.Barrier(len(stores))
+    results: list[bool] = []
+
+    def guess(s: CredentialStore) -> None:
+        barrier.wait()
+        results.append(s.begin_attempt(EMAIL, "10.0.0.1") is not None)
+
+    threads = [threading.Thread(target=guess, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True] * 5
+
+
+def test_forgiven_attempt_counts_against_neither_email_nor_address(tmp_path):
+    store = CredentialStore(tmp_path / "c.sqlite3", max_failures_per_email=2, max_failures_per_ip=2)
+    now = time.time()
+    for _ in range(3):
+        attempt = store.begin_attempt(EMAIL, "10.0.0.1", now=now)
+        assert attempt is not None
+        store.forgive_attempt(attempt)
+    assert not store.too_many_attempts(EMAIL, "10.0.0.1", now=now)

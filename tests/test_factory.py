@@ -55,12 +55,19 @@ def test_test_dict_overrides_environment(tmp_path, monkeypatch):
         ("MINGXIAO_WORKBOOK", "WORKBOOK", "/srv/share/名校长.xlsx", "/srv/share/名校长.xlsx"),
         ("MINGXIAO_GSHEETS_KEY", "GSHEETS_KEY", "abc123", "abc123"),
         ("MINGXIAO_GSHEETS_CREDENTIALS", "GSHEETS_CREDENTIALS", "/etc/sa.json", "/etc/sa.json"),
-        ("MINGXIAO_ENABLED_PLUGINS", "ENABLED_PLUGINS", "blueprints.core, x.y", ("blueprints.core", "x.y")),
+        (
+            "MINGXIAO_ENABLED_PLUGINS",
+            "ENABLED_PLUGINS",
+            "blueprints.core, x.y",
+            ("blueprints.core", "x.y"),
+        ),
         ("MINGXIAO_MAIL_USE_TLS", "MAIL_USE_TLS", "no", False),
         ("MINGXIAO_UPLOAD_MAX_BYTES", "UPLOAD_MAX_BYTES", "1024", 1024),
     ],
 )
-def test_environment_variables_map_to_typed_settings(tmp_path, monkeypatch, variable, key, value, expected):
+def test_environment_variables_map_to_typed_settings(
+    tmp_path, monkeypatch, variable, key, value, expected
+):
     monkeypatch.setenv(variable, value)
     config = base(tmp_path)
     if key == "SECRET_KEY":

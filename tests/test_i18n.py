@@ -48,10 +48,14 @@ def test_every_source_msgid_is_translated(po_path):
     missing = [
         f"{where}: {msgid!r}"
         for msgid, where in sorted(source_msgids().items(), key=lambda item: item[1])
-        if (msg := catalog.get(msgid)) is None or not msg.string or msg.fuzzy
+        if (msg := catalog.get(msgid)) is None
+        or not msg.string
+        or msg.fuzzy
         or (isinstance(msg.string, tuple) and not all(msg.string))
     ]
-    assert not missing, "untranslated (run scripts/i18n.sh, translate, compile):\n" + "\n".join(missing)
+    assert not missing, "untranslated (run scripts/i18n.sh, translate, compile):\n" + "\n".join(
+        missing
+    )
 
 
 @pytest.mark.parametrize("po_path", catalogues(), ids=lambda p: p.parts[-3])
@@ -72,7 +76,9 @@ def test_chinese_is_the_default(client):
 
 
 def test_browser_language_is_followed(client):
-    html = client.get("/auth/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    html = client.get("/auth/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
+        as_text=True
+    )
     assert '<html lang="en">' in html
 
 

@@ -63,5 +63,7 @@ def test_masking_is_idempotent(value):
 
 def test_jinja_filters_are_registered(app):
     with app.app_context():
-        html = app.jinja_env.from_string("{{ p|mask_phone }} {{ i|mask_id }}").render(p="13812345678", i="330106199001011234")
+        html = app.jinja_env.from_string("{{ p|mask_phone }} {{ i|mask_id }}").render(
+            p="13812345678", i="330106199001011234"
+        )
     assert html == "138****5678 3301**********1234"

@@ -162,6 +162,18 @@ def test_entry_point_plugins_are_enabled_by_entry_point_name(installed_distribut
     assert "fake_ep" in app.blueprints
 
 
+def test_misspelled_hook_is_a_clear_error(monkeypatch, make_app):
+    p = fake_plugin(monkeypatch, "typo_plugin", register_blueprint=lambda app: [])
+    with pytest.raises(PluginError, match=r"typo_plugin.*register_blueprint"):
+        make_app(EXTRA_PLUGINS=(p,))
+
+
+def test_hook_with_unknown_argument_is_a_clear_error(monkeypatch, make_app):
+    p = fake_plugin(monkeypatch, "bad_args", nav_items=lambda user, request: [])
+    with pytest.raises(PluginError, match=r"bad_args"):
+        make_app(EXTRA_PLUGINS=(p,))
+
+
 # --------------------------------------------------------------------------- duplicate claims
 
 
@@ -170,13 +182,17 @@ def test_blueprint_claimed_twice_names_both_plugins(monkeypatch, make_app):
         return [Blueprint("dup", __name__)]
 
     a = fake_plugin(monkeypatch, "dup_bp_a", register_blueprints=register_blueprints)
-    b = fake_plugin(monkeypatch, "dup_bp_b", register_blueprints=lambda app: [Blueprint("dup", __name__)])
+    b = fake_plugin(
+        monkeypatch, "dup_bp_b", register_blueprints=lambda app: [Blueprint("dup", __name__)]
+    )
     with pytest.raises(PluginError, match=r"'dup'.*dup_bp_a.*dup_bp_b"):
         make_app(EXTRA_PLUGINS=(a, b))
 
 
 def test_plugin_cannot_take_a_builtin_blueprint_name(monkeypatch, make_app):
-    p = fake_plugin(monkeypatch, "steals_core", register_blueprints=lambda app: [Blueprint("core", __name__)])
+    p = fake_plugin(
+        monkeypatch, "steals_core", register_blueprints=lambda app: [Blueprint("core", __name__)]
+    )
     with pytest.raises(PluginError, match=r"blueprints\.core.*steals_core"):
         make_app(EXTRA_PLUGINS=(p,))
 
@@ -203,7 +219,9 @@ def test_unknown_sheet_key_is_a_clear_error(monkeypatch, make_app):
 
 
 def test_permission_claimed_twice_names_both_plugins(monkeypatch, make_app):
-    p = fake_plugin(monkeypatch, "dup_perm", register_permissions=lambda: {"example.view": lambda u, r: True})
+    p = fake_plugin(
+        monkeypatch, "dup_perm", register_permissions=lambda: {"example.view": lambda u, r: True}
+    )
     with pytest.raises(PluginError, match=r"example\.view.*example_plugin.*dup_perm"):
         make_app(EXTRA_PLUGINS=(EXAMPLE, p))
 
@@ -241,7 +259,11 @@ def test_hook_nav_items_are_merged_and_sorted_by_order(example_app):
     with example_app.test_request_context():
         items = plugins.nav_items(FakeUser())
     endpoints = [i.endpoint for i in items]
-    assert endpoints.index("core.index") < endpoints.index("example.index") < endpoints.index("auth.change_password")
+    assert (
+        endpoints.index("core.index")
+        < endpoints.index("example.index")
+        < endpoints.index("auth.change_password")
+    )
 
 
 def test_hook_dashboard_widgets_are_merged_and_sorted_by_order(example_app):

@@ -36,7 +36,12 @@ def headers_of(response):
 
 
 def test_csp_forbids_inline_scripts_framing_and_plugins():
-    for directive in ("script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"):
+    for directive in (
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ):
         assert directive in CONTENT_SECURITY_POLICY
 
 
@@ -93,7 +98,16 @@ def test_healthz_sets_no_cookie(client, workbook):
 
 def test_pages_for_signed_in_users_are_not_cached(app, client, runner, workbook):
     result = runner.invoke(
-        args=["users", "add", "a@example.cn", "--role", "admin", "--name", "管理员", "--password-stdin"],
+        args=[
+            "users",
+            "add",
+            "a@example.cn",
+            "--role",
+            "admin",
+            "--name",
+            "管理员",
+            "--password-stdin",
+        ],
         input="correct horse 2026\n",
     )
     assert result.exit_code == 0, result.output
@@ -107,7 +121,10 @@ def test_language_switch_with_csrf_token_is_accepted(client):
     assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
 def test_language_switch_never_redirects_off_site(client, target):
     response = post_form(client, "/lang", {"lang": "en", "next": target}, page="/auth/login")
     assert response.headers["Location"] == "/"
@@ -118,7 +135,12 @@ def test_hsts_only_behind_tls(tmp_path):
     from tests.conftest import make_config
 
     plain = create_app(make_config(tmp_path / "a")).test_client().get("/auth/login")
-    tls = create_app(make_config(tmp_path / "b", TLS=True)).test_client().get("/auth/login", base_url="https://localhost")
-    assert "Strict-Transport-Security" not in plain.headers and "max-age" in tls.headers["Strict-Transport-Security"]
-
-
+    tls = (
+        create_app(make_config(tmp_path / "b", TLS=True))
+        .test_client()
+        .get("/auth/login", base_url="https://localhost")
+    )
+    assert (
+        "Strict-Transport-Security" not in plain.headers
+        and "max-age" in tls.headers["Strict-Transport-Security"]
+    )

@@ -77,7 +77,12 @@ def folder(tmp_path) -> Path:
 
 
 def save(data: bytes, filename: str, folder: Path, **kwargs):
-    return save_upload(upload(data, filename), folder=folder, max_bytes=kwargs.pop("max_bytes", 5 * 1024 * 1024), **kwargs)
+    return save_upload(
+        upload(data, filename),
+        folder=folder,
+        max_bytes=kwargs.pop("max_bytes", 5 * 1024 * 1024),
+        **kwargs,
+    )
 
 
 def refused(data: bytes, filename: str, folder: Path, **kwargs) -> str:
@@ -194,7 +199,9 @@ def test_external_entity_docx_is_refused(folder):
     refused(docx(document=xxe), "xxe.docx", folder)
 
 
-@pytest.mark.parametrize("member", ["../../evil.xml", "/etc/cron.d/evil", "word/../../evil.xml", "C:/evil.xml"])
+@pytest.mark.parametrize(
+    "member", ["../../evil.xml", "/etc/cron.d/evil", "word/../../evil.xml", "C:/evil.xml"]
+)
 def test_package_with_unsafe_member_path_is_refused(folder, member):
     assert "路径" in refused(docx({member: "<x/>"}), "evil.docx", folder)
 
@@ -234,7 +241,16 @@ def test_open_upload_reads_a_stored_file(folder):
 
 @pytest.mark.parametrize(
     "name",
-    ["../secret_key", "/etc/passwd", "..", "", "a.pdf", "0" * 32 + ".pdf/../../x", "0" * 32 + ".exe", "0" * 31 + "/.pdf"],
+    [
+        "../secret_key",
+        "/etc/passwd",
+        "..",
+        "",
+        "a.pdf",
+        "0" * 32 + ".pdf/../../x",
+        "0" * 32 + ".exe",
+        "0" * 31 + "/.pdf",
+    ],
 )
 def test_open_upload_refuses_anything_but_a_stored_name(folder, name):
     with pytest.raises(UploadError):
@@ -248,7 +264,12 @@ def test_open_upload_of_a_missing_name_is_not_found(folder):
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("C:\\Users\\张三\\推荐表.pdf", "推荐表.pdf"), ("a\x00b<script>.pdf", "a_b_script_.pdf"), ("...", "file"), ("", "file")],
+    [
+        ("C:\\Users\\张三\\推荐表.pdf", "推荐表.pdf"),
+        ("a\x00b<script>.pdf", "a_b_script_.pdf"),
+        ("...", "file"),
+        ("", "file"),
+    ],
 )
 def test_original_names_are_cleaned_for_display(raw, clean):
     assert clean_original_name(raw) == clean

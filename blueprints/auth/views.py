@@ -89,17 +89,16 @@ def login() -> Any:
     if form.validate_on_submit():
         store = credentials()
         email = normalize_email(form.email.data)
-        ip = request.remote_addr
-        if store.too_many_attempts(email, ip):
+        attempt = store.begin_attempt(email, request.remote_addr)
+        if attempt is None:
             return _too_many("auth/login.html", form=form)
         # The password is checked first (dummy hash for unknown emails), then the sheet row.
         user = load_user(email, store) if store.verify(email, form.password.data or "") else None
         if user is not None:
-            store.clear_failures(email)
+            store.forgive_attempt(attempt)
             _fresh_session()  # nothing from before login survives (session fixation)
             login_user(user)
             return redirect(next_url)
-        store.record_failure(email, ip)
         error = _("邮箱或密码不正确，或者账号未启用。请检查后重试。")
     return _private(make_response(render_template("auth/login.html", form=form, error=error)))
 
@@ -127,20 +126,19 @@ def change_password() -> Any:
     form.account_email = email
     if form.validate_on_submit():
         store = credentials()
-        ip = request.remote_addr
-        if store.too_many_attempts(email, ip):
+        attempt = store.begin_attempt(email, request.remote_addr)
+        if attempt is None:
             return _too_many("auth/password.html", form=form)
         if store.verify(email, form.current_password.data or ""):
+            store.forgive_attempt(attempt)
             store.set_password(email, form.new_password.data or "")
             store.bump_session_version(email)
-            store.clear_failures(email)
             user = load_user(email, store)
             _fresh_session()
             if user is not None:
                 login_user(user)
             flash(_("密码已修改。其他设备上的登录已全部退出。"), "success")
             return redirect(_home())
-        store.record_failure(email, ip)
         form.current_password.errors = [_("当前密码不正确。")]
     return _private(make_response(render_template("auth/password.html", form=form)))
 

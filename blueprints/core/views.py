@@ -5,7 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -43,7 +53,9 @@ def healthz() -> ResponseReturnValue:
         status = get_db().status()
     except Exception:
         log.exception("health check could not read the database status")
-        return jsonify(status="error", backend=None, pending=None, parked=None, last_sync=None, problems=None), 503
+        return jsonify(
+            status="error", backend=None, pending=None, parked=None, last_sync=None, problems=None
+        ), 503
     return jsonify(
         status=health_status(status),
         backend=status.get("backend"),

@@ -261,7 +261,7 @@ class Table:
             given = values.get("id") if keep_ids else None
             body = {k: v for k, v in values.items() if not (keep_ids and k == "id")}
             clean.append((given, self.validate(body, partial=False)))
-        sd, _, _ = self.db._view(self.key)
+        sd = self.db.snapshot().sheets[self.key]
         today = self.db.today()
         stamp = self.db._clock().replace(microsecond=0)
         out: list[Record] = []
@@ -367,7 +367,8 @@ class _ThreadState(threading.local):
         self.snap_version: Hashable = object()
         self.overlay: dict[str, dict[str, Record]] = {}
         self.inserted: dict[str, list[str]] = {}
-        self.local_commits = 0
+        self.seqs: set[int] = set()
+        self.max_seq = 0
 
 
 class Database:
@@ -410,6 +411,9 @@ class Database:
         self._flusher: threading.Thread | None = None
         self._flusher_pid: int | None = None
         self._commit_counter = 0
+        self._last_write = 0.0
+        self.affinity_delay = 0.5
+        self.write_cache_seconds = 30.0
 
     # -- public helpers ---------------------------------------------------------------
     def table(self, key: str) -> Table:
@@ -455,26 +459,41 @@ class Database:
         return (self.journal.data_version(), self._commit_counter)
 
     def _view(self, key: str) -> tuple[SheetData, dict[str, Record], list[str]]:
-        """(parsed sheet, overlay of pending ops by id, ids inserted by pending ops)."""
+        """(parsed sheet, overlay of pending ops by id, ids inserted by pending ops).
+
+        The overlay is kept per thread and updated incrementally: only operations journaled
+        since the last read are decoded, unless the workbook moved or an operation left the
+        pending state (then it is rebuilt).
+        """
         st = self._thread
         jkey = self._journal_key()  # pending ops first, then the file: see DESIGN §2.3
-        pending = None
+        seqs: list[int] | None = None
         if jkey != st.journal_key:
-            pending = self.journal.ops("pending")
+            seqs = [r[0] for r in self.journal.con.execute("SELECT seq FROM ops WHERE status='pending' ORDER BY seq")]
         snap = self.snapshot()
-        if pending is not None or snap.version != st.snap_version:
-            if pending is None:
-                pending = self.journal.ops("pending")
-            st.overlay, st.inserted = self._build_overlay(snap, pending)
+        if snap.version != st.snap_version or seqs is not None:
+            if seqs is None:
+                seqs = [r[0] for r in self.journal.con.execute("SELECT seq FROM ops WHERE status='pending' ORDER BY seq")]
+            known = st.seqs
+            if snap.version == st.snap_version and known.issubset(seqs) and all(q > st.max_seq for q in seqs if q not in known):
+                fresh = [op for op in self.journal.ops_after(st.max_seq) if op.status == "pending"]
+                self._apply_overlay(snap, fresh, st.overlay, st.inserted)
+            else:
+                st.overlay, st.inserted = {}, {}
+                self._apply_overlay(snap, self.journal.ops("pending"), st.overlay, st.inserted)
+            st.seqs = set(seqs)
+            st.max_seq = max(seqs, default=st.max_seq)
             st.journal_key = jkey
             st.snap_version = snap.version
         return snap.sheets[key], st.overlay.get(key, {}), st.inserted.get(key, [])
 
-    def _build_overlay(
-        self, snap: Snapshot, pending: list[Operation]
-    ) -> tuple[dict[str, dict[str, Record]], dict[str, list[str]]]:
-        overlay: dict[str, dict[str, Record]] = {}
-        inserted: dict[str, list[str]] = {}
+    @staticmethod
+    def _apply_overlay(
+        snap: Snapshot,
+        pending: list[Operation],
+        overlay: dict[str, dict[str, Record]],
+        inserted: dict[str, list[str]],
+    ) -> None:
         for op in pending:
             sd = snap.sheets.get(op.sheet)
             if sd is None:
@@ -491,7 +510,6 @@ class Database:
                 ov[op.record_id] = cur.copy_with(op.values, syncing=True)
             elif cur is not None and op.kind == "void":
                 ov[op.record_id] = cur.copy_with({"voided": True}, syncing=True)
-        return overlay, inserted
 
     def _check_writable(self, key: str) -> None:
         sd = self.snapshot().sheets[key]
@@ -676,6 +694,10 @@ class Database:
                 return
             if woke and self.flush_delay:
                 time.sleep(self.flush_delay)  # gather more operations into this save
+            if not woke and time.monotonic() - self._last_write > self.write_cache_seconds:
+                drop = getattr(self.backend, "drop_write_cache", None)
+                if drop:
+                    drop()  # a quiet spell: give the cached workbook's memory back
             try:
                 self._flush_until_idle()
             except Exception:
@@ -695,6 +717,11 @@ class Database:
     def _flush_until_idle(self) -> None:
         """Sync until nothing is pending; if another process holds the lock, retry shortly."""
         deadline = time.monotonic() + max(5.0, self.idle_interval * 3)
+        warm = getattr(self.backend, "has_write_cache", None)
+        if warm is not None and not warm():
+            # The process that wrote last still holds the workbook in memory and writes far
+            # faster: give it the first chance before loading the workbook here.
+            time.sleep(self.affinity_delay)
         while self._needs_sync() and not self._stop.is_set():
             result = self.sync(blocking=False)
             if result is None:  # someone else is writing: they may not see our ops, so retry
@@ -789,6 +816,7 @@ class Database:
         except WorkbookError as exc:
             self._note_error(str(exc), [op.seq for op in pending])
             return SyncResult(error=str(exc))
+        self._last_write = time.monotonic()
         for title, rid in result.missing:
             plan.park_missing(title, rid)
         self._finish(plan, result.version)

@@ -223,6 +223,10 @@ class Journal:
             args += (limit,)
         return [Operation.from_row(r) for r in self.con.execute(sql, args)]
 
+    def ops_after(self, seq: int) -> list[Operation]:
+        """Every operation journaled after ``seq``, in order."""
+        return [Operation.from_row(r) for r in self.con.execute("SELECT * FROM ops WHERE seq>? ORDER BY seq", (seq,))]
+
     def op(self, seq: int) -> Operation | None:
         row = self.con.execute("SELECT * FROM ops WHERE seq=?", (seq,)).fetchone()
         return Operation.from_row(row) if row else None

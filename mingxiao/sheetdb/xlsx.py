@@ -46,6 +46,7 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import ColumnDimension
 from python_calamine import CalamineWorkbook, SheetTypeEnum
@@ -90,6 +91,8 @@ _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _CELL_WITH_FORMULA = re.compile(rb"<" + _NS + rb"c\b([^>]*)>\s*<" + _NS + rb"f[\s>/]")
 _CELL_REF = re.compile(rb"""\br\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)["']""")
 _SCAN_CHUNK = 1 << 20
+# (worksheet, sqref, inline list formula or None, name of the list in _lists or None)
+_Dropdown = tuple[Any, str, str | None, str | None]
 _SCAN_OVERLAP = 4096
 
 
@@ -133,13 +136,23 @@ class XlsxBackend:
 
     name = "xlsx"
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float = 60.0, protect_ids: bool = True) -> None:
+        """``protect_ids``: turn on sheet protection (id column locked) in :meth:`ensure_layout`.
+
+        Excel cannot sort or delete rows that contain locked cells on a protected sheet, so
+        a deployment whose staff sort whole rows by hand may prefer ``False``.
+        """
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.protect_ids = protect_ids
         # One reentrant lock object per backend: nested ``lock()`` in a thread never deadlocks,
         # and other threads/processes are excluded (filelock is thread-local by default).
         self._filelock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
         self._cache: tuple[Hashable, dict[str, RawSheet]] | None = None
+        # The openpyxl workbook this process last saved, keyed by the file's token after that
+        # save. Loading is ~2/3 of a write, so a burst of group commits skips it. Dropped on
+        # any error, when the file moves, and by the engine after a quiet spell (memory).
+        self._write_cache: tuple[Hashable, Any] | None = None
 
     def __repr__(self) -> str:
         return f"XlsxBackend({str(self.path)!r})"
@@ -298,8 +311,19 @@ class XlsxBackend:
 
     # ------------------------------------------------------------------ writing
 
+    def has_write_cache(self) -> bool:
+        """True when this process holds the workbook as last saved (its next write is cheap)."""
+        return self._write_cache is not None and self._write_cache[0] == self.version()
+
+    def drop_write_cache(self) -> None:
+        """Forget the cached openpyxl workbook (frees its memory)."""
+        self._write_cache = None
+
     def _load_for_write(self) -> tuple[Hashable, Any]:
         """Load the workbook with openpyxl from a consistent snapshot; returns ``(token, wb)``."""
+        cached, self._write_cache = self._write_cache, None  # taken: a failed write must not reuse it
+        if cached is not None and cached[0] == self.version():
+            return cached
         for attempt in range(6):
             before = self.version()
             if before == MISSING_VERSION:
@@ -388,52 +412,17 @@ class XlsxBackend:
         if reason:
             raise WriteBlocked(reason)
         token, wb = self._load_for_write()
-        missing: list[tuple[str, str]] = []
-        titles: list[str] = []
-        for title in [a[0] for a in batch.assign_ids] + [u[0] for u in batch.updates] + [a[0] for a in batch.appends]:
-            if title not in titles:
-                titles.append(title)
-        for title in titles:
-            appends = [values for t, values in batch.appends if t == title]
-            updates = [(rid, values) for t, rid, values in batch.updates if t == title]
-            assigns = [(row, new_id) for t, row, new_id in batch.assign_ids if t == title]
-            if title in wb.sheetnames:
-                ws = wb[title]
-            elif appends:
-                ws = wb.create_sheet(title)
-            else:
-                missing.extend((title, rid) for rid, _values in updates)
-                continue
-            tab = _Tab(ws, batch.id_header)
-            for row, new_id in assigns:
-                if row < 2:
-                    continue
-                col = tab.column(batch.id_header)
-                if _is_empty(ws.cell(row=row, column=col).value):
-                    tab.write(row, col, new_id)
-                    tab.ids.setdefault(str(new_id).strip(), row)
-                    tab.last_row = max(tab.last_row, row)
-            for rid, values in updates:
-                found = tab.ids.get(str(rid).strip()) if tab.id_col else None
-                if found is None:
-                    missing.append((title, rid))
-                    continue
-                for header, value in values.items():
-                    tab.write(found, tab.column(header), value)
-            for values in appends:
-                tab.column(batch.id_header)
-                row = tab.last_row + 1
-                for header, value in values.items():
-                    col = tab.column(header)
-                    if value is not None:
-                        tab.write(row, col, value)
-                tab.last_row = row
-                appended_id = values.get(batch.id_header)
-                if appended_id is not None:
-                    tab.ids.setdefault(str(appended_id).strip(), row)
-            tab.extend_autofilter()
+        try:
+            missing = _apply_batch(wb, batch)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise WorkbookError(
+                f"无法把修改写入工作簿 {self.path.name}（{type(exc).__name__}: {exc}）：原文件未被改动，"
+                "修改仍在待同步队列中；请把这条信息告诉管理员。"
+            ) from exc
         self._save_atomic(wb, expect=token)
-        return ApplyResult(version=self.version(), missing=missing)
+        version = self.version()
+        self._write_cache = (version, wb)
+        return ApplyResult(version=version, missing=missing)
 
     # ------------------------------------------------------------------ layout
 
@@ -457,12 +446,12 @@ class XlsxBackend:
                 token, wb = self._load_for_write()
             changed = created
             lists: dict[str, tuple[str, ...]] = {}
-            pending_refs: list[tuple[Any, Column, str]] = []
+            dropdowns: list[_Dropdown] = []
             for sch in schemas:
-                changed |= self._layout_sheet(wb, sch, schemas, choices, lists, pending_refs)
+                changed |= self._layout_sheet(wb, sch, schemas, choices, lists, dropdowns)
             if lists:
                 changed |= _layout_lists(wb, lists)
-            changed |= self._layout_validations(wb, pending_refs, lists)
+            changed |= self._layout_validations(dropdowns, lists)
             if not changed:
                 return
             if not created:
@@ -479,7 +468,7 @@ class XlsxBackend:
         schemas: SchemaSet,
         choices: dict[str, tuple[str, ...]],
         lists: dict[str, tuple[str, ...]],
-        pending_refs: list[tuple[Any, Column, str]],
+        dropdowns: list[_Dropdown],
     ) -> bool:
         changed = False
         new_tab = sch.title not in wb.sheetnames
@@ -524,12 +513,12 @@ class XlsxBackend:
             if col.type == "enum":
                 values = self._choices(sch, col, schemas, choices)
                 if values:
-                    ref = _inline_list(values)
-                    if ref is None:
+                    inline = _inline_list(values)
+                    list_name = None
+                    if inline is None:  # too long for a formula: goes into the hidden _lists tab
                         list_name = col.choices if isinstance(col.choices, str) else f"{sch.key}.{col.key}"
                         lists[list_name] = values
-                        ref = "@" + list_name  # resolved once the _lists layout is known
-                    pending_refs.append((ws, col, f"{letter}2:{letter}{MAX_ROW}\t{ref}"))
+                    dropdowns.append((ws, f"{letter}2:{letter}{MAX_ROW}", inline, list_name))
         # People's own columns (between or right of the schema's) stay editable.
         schema_idx = {headers[c.header] for c in sch.columns}
         for idx in range(1, n_cols + 1):
@@ -548,7 +537,8 @@ class XlsxBackend:
             last_row = max(_last_used_row(ws), 1)
             ws.auto_filter.ref = f"A1:{get_column_letter(max(n_cols, 1))}{last_row}"
             changed = True
-        changed |= _protect_sheet(ws)
+        if self.protect_ids:
+            changed |= _protect_sheet(ws)
         return changed
 
     @staticmethod
@@ -559,19 +549,16 @@ class XlsxBackend:
             return tuple(choices[col.choices])
         return tuple(schemas.choices_for(col))
 
-    def _layout_validations(
-        self, wb: Any, pending: list[tuple[Any, Column, str]], lists: dict[str, tuple[str, ...]]
-    ) -> bool:
+    @staticmethod
+    def _layout_validations(dropdowns: list[_Dropdown], lists: dict[str, tuple[str, ...]]) -> bool:
         changed = False
-        order = sorted(lists)
-        for ws, _col, spec in pending:
-            sqref, ref = spec.split("\t", 1)
-            if ref.startswith("@"):
-                name = ref[1:]
-                letter = get_column_letter(order.index(name) + 1)
-                formula = f"'{LISTS_TITLE}'!${letter}$2:${letter}${len(lists[name]) + 1}"
+        order = sorted(lists)  # the column of each list in _lists (see _layout_lists)
+        for ws, sqref, inline, list_name in dropdowns:
+            if list_name is not None:
+                letter = get_column_letter(order.index(list_name) + 1)
+                formula = f"'{LISTS_TITLE}'!${letter}$2:${letter}${len(lists[list_name]) + 1}"
             else:
-                formula = ref
+                formula = inline or '""'
             changed |= _set_list_validation(ws, sqref, formula)
         return changed
 
@@ -715,6 +702,55 @@ def _scan_formulas_slow(zf: zipfile.ZipFile, part: str) -> set[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------- write helpers
+
+
+def _apply_batch(wb: Any, batch: Batch) -> list[tuple[str, str]]:
+    """Apply ``batch`` to the loaded openpyxl workbook; returns the update targets not found."""
+    missing: list[tuple[str, str]] = []
+    titles: list[str] = []
+    for title in [a[0] for a in batch.assign_ids] + [u[0] for u in batch.updates] + [a[0] for a in batch.appends]:
+        if title not in titles:
+            titles.append(title)
+    for title in titles:
+        appends = [values for t, values in batch.appends if t == title]
+        updates = [(rid, values) for t, rid, values in batch.updates if t == title]
+        assigns = [(row, new_id) for t, row, new_id in batch.assign_ids if t == title]
+        if title in wb.sheetnames:
+            ws = wb[title]
+        elif appends:
+            ws = wb.create_sheet(title)
+        else:
+            missing.extend((title, rid) for rid, _values in updates)
+            continue
+        tab = _Tab(ws, batch.id_header)
+        for row, new_id in assigns:
+            if row < 2:
+                continue
+            col = tab.column(batch.id_header)
+            if _is_empty(ws.cell(row=row, column=col).value):
+                tab.write(row, col, new_id)
+                tab.ids.setdefault(str(new_id).strip(), row)
+                tab.last_row = max(tab.last_row, row)
+        for rid, values in updates:
+            found = tab.ids.get(str(rid).strip()) if tab.id_col else None
+            if found is None:
+                missing.append((title, rid))
+                continue
+            for header, value in values.items():
+                tab.write(found, tab.column(header), value)
+        for values in appends:
+            tab.column(batch.id_header)
+            row = tab.last_row + 1
+            for header, value in values.items():
+                col = tab.column(header)
+                if value is not None:
+                    tab.write(row, col, value)
+            tab.last_row = row
+            appended_id = values.get(batch.id_header)
+            if appended_id is not None:
+                tab.ids.setdefault(str(appended_id).strip(), row)
+        tab.extend_autofilter()
+    return missing
 
 
 def _is_empty(value: Any) -> bool:
@@ -1101,11 +1137,24 @@ def _inline_list(values: Iterable[str]) -> str | None:
 
 
 def _set_list_validation(ws: Any, sqref: str, formula: str) -> bool:
-    """Exactly one list validation of ours on ``sqref``; other validations are left alone."""
+    """Exactly one list validation on ``sqref``.
+
+    Older validations lying entirely inside that column (below the header) are replaced, so
+    that two dropdowns never overlap; validations spanning other columns are left alone.
+    """
     dvs = ws.data_validations.dataValidation
-    ours = [dv for dv in dvs if str(dv.sqref) == sqref]
+    target = CellRange(sqref)
+
+    def inside(dv: Any) -> bool:
+        ranges = list(dv.sqref.ranges)
+        return bool(ranges) and all(
+            r.min_col == r.max_col == target.min_col and r.min_row >= 2 for r in ranges
+        )
+
+    ours = [dv for dv in dvs if inside(dv)]
     if (
         len(ours) == 1
+        and str(ours[0].sqref) == sqref
         and ours[0].type == "list"
         and ours[0].formula1 == formula
         and not ours[0].showDropDown

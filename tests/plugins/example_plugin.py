@@ -58,7 +58,9 @@ def nav_items(user: Any) -> list[Any]:
 
 @hookimpl
 def dashboard_widgets(user: Any) -> list[Any]:
-    return [Widget("示例小组件", "example/widget.html", {"greeting": "来自示例插件的问候"}, order=5)]
+    return [
+        Widget("示例小组件", "example/widget.html", {"greeting": "来自示例插件的问候"}, order=5)
+    ]
 
 
 @hookimpl

@@ -8,6 +8,7 @@ workbook with ``os.replace`` (as Excel and WPS save), so the change token
 from __future__ import annotations
 
 import os
+import struct
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -242,3 +243,146 @@ def copy_over(src: Path, dest: Path) -> None:
 
 def file_bytes(path: Path) -> bytes:
     return path.read_bytes()
+
+
+# ---------------------------------------------------------------------- a real legacy .xls
+
+_ENDOFCHAIN, _FREESECT, _FATSECT, _NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def make_xls(path: Path, title: str, rows: list[tuple[Any, ...]]) -> None:
+    """Write a genuine BIFF8 ``.xls`` (an OLE compound file, as Excel 97–2003 saves) to ``path``.
+
+    Minimal but real: python-calamine reads it back and ``file`` calls it "Microsoft Excel".
+    """
+    path.write_bytes(_cfb(_biff8(title, rows)))
+
+
+def _rec(kind: int, data: bytes = b"") -> bytes:
+    return struct.pack("<HH", kind, len(data)) + data
+
+
+def _bof(kind: int) -> bytes:
+    return _rec(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 0x06))
+
+
+def _biff8(title: str, rows: list[tuple[Any, ...]]) -> bytes:
+    """The Workbook stream: globals (BOUNDSHEET, SST) then one worksheet of LABELSST/NUMBER cells."""
+    strings: list[str] = []
+    cells = b""
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if isinstance(v, str):
+                if v not in strings:
+                    strings.append(v)
+                cells += _rec(0x00FD, struct.pack("<HHHI", r, c, 15, strings.index(v)))
+            else:
+                cells += _rec(0x0203, struct.pack("<HHHd", r, c, 15, float(v)))
+    ncols = max(len(r) for r in rows)
+    sheet = _bof(0x0010) + _rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, ncols, 0)) + cells + _rec(0x000A)
+    sst = struct.pack("<II", len(strings), len(strings)) + b"".join(
+        struct.pack("<HB", len(s), 1) + s.encode("utf-16-le") for s in strings
+    )
+    # An INTERFACEHDR filler record keeps the stream above the 4096-byte mini-stream cutoff.
+    head = _bof(0x0005) + _rec(0x0042, struct.pack("<H", 0x04B0)) + _rec(0x00E1, bytes(4200))
+    tail = _rec(0x00FC, sst) + _rec(0x000A)
+    name = title.encode("utf-16-le")
+    offset = len(head) + 4 + 8 + len(name) + len(tail)  # where the worksheet's BOF starts
+    boundsheet = _rec(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(title), 1) + name)
+    return head + boundsheet + tail + sheet
+
+
+def _dirent(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+    raw = name.encode("utf-16-le") + b"\0\0" if name else b""
+    return (
+        raw.ljust(64, b"\0")
+        + struct.pack("<HBB", len(raw), kind, 1)
+        + struct.pack("<III", _NOSTREAM, _NOSTREAM, child)
+        + bytes(16)
+        + struct.pack("<I", 0)
+        + bytes(16)
+        + struct.pack("<IQ", start, size)
+    )
+
+
+def _cfb(stream: bytes) -> bytes:
+    """A version-3 compound file: header, one FAT sector, one directory sector, the stream."""
+    n = -(-len(stream) // 512)
+    fat = [_FATSECT, _ENDOFCHAIN] + [3 + i for i in range(n - 1)] + [_ENDOFCHAIN]
+    fat += [_FREESECT] * (128 - len(fat))
+    header = (
+        bytes.fromhex("d0cf11e0a1b11ae1")
+        + bytes(16)
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + bytes(6)
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, _ENDOFCHAIN, 0, _ENDOFCHAIN, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", _FREESECT) * 108
+    )
+    directory = (
+        _dirent("Root Entry", 5, 1, _ENDOFCHAIN, 0)
+        + _dirent("Workbook", 2, _NOSTREAM, 2, len(stream))
+        + _dirent("", 0, _NOSTREAM, 0, 0) * 2
+    )
+    return header + struct.pack("<128I", *fat) + directory + stream.ljust(n * 512, b"\0")
+
+
+# ---------------------------------------------------------------------- writer processes
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# A separate OS process that inserts mentors and prints each id only after insert() returned
+# (the id is then acknowledged: durable in the journal). Arguments:
+#   folder  count(0 = forever)  tag  flush_delay  go_file(or "-")  wait_idle(0/1)
+WRITER_SCRIPT = r'''
+import sys, time
+from pathlib import Path
+
+from mingxiao.sheetdb import open_database
+
+folder, count, tag, flush_delay, go_file, wait_idle = sys.argv[1:7]
+folder, count = Path(folder), int(count)
+db = open_database(
+    workbook=folder / "w.xlsx", instance=folder, schema_dir=folder / "schemas",
+    autoflush=True, flush_delay=float(flush_delay), idle_interval=0.2,
+)
+db.start()
+mentors = db.table("mentors")
+mentors.all()  # warm the snapshot before the race starts
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+if go_file != "-":
+    while not Path(go_file).exists():
+        time.sleep(0.005)
+i = 0
+while count == 0 or i < count:
+    rec = mentors.insert({"name": f"{tag}-{i}", "organisation": tag}, user=tag)
+    sys.stdout.write(rec.id + "\n")
+    sys.stdout.flush()
+    i += 1
+if wait_idle == "1":
+    deadline = time.monotonic() + 120
+    while db.status()["pending"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+db.close()
+sys.stdout.write("done\n")
+sys.stdout.flush()
+'''
+
+
+def writer_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def write_writer_script(folder: Path) -> Path:
+    script = folder / "writer.py"
+    script.write_text(WRITER_SCRIPT, encoding="utf-8")
+    return script
+
+
+def acknowledged(output: str) -> list[str]:
+    """Ids a writer printed on complete lines (a line cut by a kill is not an acknowledgement)."""
+    lines = output.split("\n")[:-1]  # the last element has no newline: incomplete or empty
+    return [line for line in lines if line and line not in ("ready", "done")]

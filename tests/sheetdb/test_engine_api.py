@@ -323,3 +323,18 @@ def test_backups_keep_only_the_configured_number(tmp_path: Path) -> None:
     assert [p.name for p in db.list_backups()] == ["workbook-20260901-12.xlsx", "workbook-20260901-11.xlsx"]
     assert len(list((tmp_path / "backups").glob("*.xlsx"))) == 2
     db.close()
+
+
+def test_created_and_updated_times_come_from_the_database_clock(tmp_path: Path) -> None:
+    clock = Clock(dt.datetime(2026, 9, 1, 9, 5, 7, 123456))
+    db = open_small(tmp_path, clock=clock)
+    rec = add(db, "王老师")
+    assert rec["created_at"] == rec["updated_at"] == dt.datetime(2026, 9, 1, 9, 5, 7)
+    db.sync()
+    clock.now = dt.datetime(2026, 9, 2, 8, 0, 0)
+    db.table("mentors").update(rec.id, {"organisation": "学军中学"}, base={"organisation": "杭州二中"})
+    db.sync()
+    cells = row_by_id(tmp_path / "w.xlsx", TITLE, rec.id)
+    assert cells["创建时间"] == dt.datetime(2026, 9, 1, 9, 5, 7)
+    assert cells["更新时间"] == dt.datetime(2026, 9, 2, 8, 0, 0)
+    db.close()

@@ -670,3 +670,60 @@ def test_user_styled_header_cell_is_kept_bold(tmp_path: Path, schemas: SchemaSet
     XlsxBackend(path).ensure_layout(schemas, {})
     ws = openpyxl.load_workbook(path)[TITLE]
     assert ws["A1"].font.b and ws["A1"].font.color.rgb == "00FF0000"
+
+
+def test_old_dropdown_inside_an_enum_column_is_replaced_not_doubled(book: XlsxBackend, schemas: SchemaSet) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = openpyxl.load_workbook(book.path)
+    ws = wb[TITLE]
+    d = openpyxl.utils.get_column_letter(col_of(ws, "区、县（市）"))
+    old = DataValidation(type="list", formula1='"旧区"')
+    old.add(f"{d}2:{d}500")
+    ws.add_data_validation(old)
+    wide = DataValidation(type="whole")
+    wide.add("A2:Z9")  # someone else's validation over many columns: left alone
+    ws.add_data_validation(wide)
+    wb.save(book.path)
+    book.ensure_layout(schemas, dict(schemas.choice_lists))
+    ws = openpyxl.load_workbook(book.path)[TITLE]
+    in_column = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith(d)]
+    assert [str(dv.sqref) for dv in in_column] == [f"{d}2:{d}1048576"]
+    assert "A2:Z9" in [str(dv.sqref) for dv in ws.data_validations.dataValidation]
+
+
+def test_protect_ids_can_be_switched_off(tmp_path: Path, schemas: SchemaSet) -> None:
+    backend = XlsxBackend(tmp_path / "open.xlsx", protect_ids=False)
+    backend.ensure_layout(schemas, {})
+    ws = openpyxl.load_workbook(backend.path)[TITLE]
+    assert not ws.protection.sheet
+
+
+def test_a_batch_openpyxl_cannot_write_is_a_workbook_error(book: XlsxBackend) -> None:
+    raw = book.path.read_bytes()
+    with book.lock(), pytest.raises(WorkbookError):
+        book.apply(Batch(appends=[("坏/表名", {"编号": "X1"})]))
+    assert book.path.read_bytes() == raw
+
+
+def test_formula_scan_handles_shared_prefixed_and_unaddressed_cells(tmp_path: Path) -> None:
+    from mingxiao.sheetdb.xlsx import _scan_formulas
+
+    ns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    shared = (
+        f'<x:worksheet {ns}><x:sheetData><x:row r="2"><x:c r="B2"><x:f t="shared" ref="B2:B3" si="0">A2*2</x:f>'
+        '<x:v>2</x:v></x:c></x:row><x:row r="3"><x:c r="B3"><x:f t="shared" si="0"/><x:v>4</x:v></x:c>'
+        '<x:c r="C3" t="s"><x:v>0</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    no_refs = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row><c><v>1</v></c><c><f>A1+1</f><v>2</v></c></row><row><c t="s"><v>0</v></c></row>'
+        '<row r="7"><c/><c/><c><f>1</f></c></row></sheetData><autoFilter ref="A1:C7"/></worksheet>'
+    )
+    path = tmp_path / "parts.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.xml", shared)
+        zf.writestr("b.xml", no_refs)
+    with zipfile.ZipFile(path) as zf:
+        assert _scan_formulas(zf, "a.xml") == {(2, 2), (3, 2)}
+        assert _scan_formulas(zf, "b.xml") == {(1, 2), (7, 3)}
