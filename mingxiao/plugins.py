@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 PROJECT = "mingxiao"
 ENTRY_POINT_GROUP = "mingxiao.plugins"
-DEFAULT_PLUGINS: tuple[str, ...] = ("blueprints.core", "blueprints.auth")
+DEFAULT_PLUGINS: tuple[str, ...] = ("blueprints.core", "blueprints.auth", "blueprints.admin")
 # The shell (home, /healthz, language switch, login) is not a feature: never filtered out.
 ALWAYS_ENABLED: frozenset[str] = frozenset({"blueprints.core", "blueprints.auth"})
 

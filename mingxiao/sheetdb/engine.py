@@ -722,11 +722,9 @@ class Database:
             # The process that wrote last still holds the workbook in memory and writes far
             # faster: give it the first chance before loading the workbook here.
             time.sleep(self.affinity_delay)
-        while self._needs_sync() and not self._stop.is_set():
+        while self._needs_sync() and not self._stop.is_set() and time.monotonic() < deadline:
             result = self.sync(blocking=False)
             if result is None:  # someone else is writing: they may not see our ops, so retry
-                if time.monotonic() > deadline:
-                    return
                 time.sleep(0.1)
                 continue
             if result.blocked or result.error:

@@ -273,6 +273,11 @@ def _parse_sheet(
         rid = values.get("id")
         if values.get("voided") is None:
             values["voided"] = False
+        if not rid and id_index is not None and (rowno, id_index + 1) in raw.formulas:
+            # A formula in the id cell: never overwrite it with an id; the formula problem
+            # above tells the office to replace it by the value.
+            problems.extend(row_problems)
+            continue
         if not rid:
             rec = Record(values, sheet=key_of(schema), row=rowno, problems=tuple(row_problems))
             sd.unidentified.append(rec)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -27,7 +28,7 @@ PER_PROCESS = 100
 
 
 @pytest.fixture(scope="module")
-def race(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Run the race once; the tests below check different promises about its outcome."""
     folder = tmp_path_factory.mktemp("race")
     db = open_small(folder)
@@ -58,13 +59,14 @@ def race(tmp_path_factory: pytest.TempPathFactory) -> dict:
     elapsed = time.monotonic() - started
     final = open_small(folder, init=False)
     result = final.sync()
-    return {
+    yield {
         "folder": folder,
         "db": final,
         "acked": [acknowledged(out) for out in outputs],
         "final_sync": result,
         "elapsed": elapsed,
     }
+    final.close()
 
 
 def test_every_process_got_its_100_inserts_acknowledged(race: dict) -> None:

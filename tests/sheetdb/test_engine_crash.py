@@ -1,0 +1,84 @@
+"""kill -9 a writer at random moments, 50 times, on one workbook.
+
+A child process inserts rows in a loop with the background flusher on, printing each id only
+after ``insert()`` returned. The parent kills it with SIGKILL 50–800 ms into its work, whatever it
+is doing (journal commit, openpyxl save, os.replace…). After every kill the workbook must open,
+and after a restart (a fresh Database + sync) every acknowledged id is in it exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.sheetdb.helpers import acknowledged, ids_in_file, open_small, write_writer_script, writer_env
+
+TITLE = "导师"
+ROUNDS = 50
+
+
+def run_and_kill(script: Path, folder: Path, tag: str, delay: float) -> tuple[list[str], str]:
+    """Start a writer, SIGKILL it ``delay`` seconds after it is ready; its acknowledged ids."""
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(folder), "0", tag, "0.01", "-", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=writer_env(),
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    if first != b"ready\n":
+        proc.kill()
+        _out, err = proc.communicate()
+        raise AssertionError(f"writer did not start: {first!r} {err.decode(errors='replace')}")
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    out, err = proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, err.decode(errors="replace")
+    return acknowledged(out.decode()), err.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_killed_writers_never_lose_or_duplicate_acknowledged_rows(tmp_path: Path) -> None:
+    rng = random.Random(20260901)
+    db = open_small(tmp_path)
+    db.close()
+    script = write_writer_script(tmp_path)
+    workbook = tmp_path / "w.xlsx"
+    every_ack: list[str] = []
+    for n in range(ROUNDS):
+        acked, err = run_and_kill(script, tmp_path, f"r{n}", rng.uniform(0.05, 0.8))
+        assert "Traceback" not in err, err
+        every_ack += acked
+
+        openpyxl.load_workbook(workbook).close()  # the file opens right after the kill
+
+        restarted = open_small(tmp_path, init=False)
+        result = restarted.sync()
+        assert result is not None and result.error is None, result
+        ids = ids_in_file(workbook, TITLE)
+        counts = Counter(ids)
+        assert [rid for rid, c in counts.items() if c > 1] == [], f"round {n}: duplicated rows"
+        missing = [rid for rid in every_ack if rid not in counts]
+        assert missing == [], f"round {n}: acknowledged ids lost"
+        assert restarted.status()["pending"] == 0
+        assert restarted.conflicts() == [], f"round {n}: {restarted.conflicts()}"
+        restarted.close()
+
+    final = open_small(tmp_path, init=False)
+    assert len(every_ack) == len(set(every_ack))
+    assert len(every_ack) > ROUNDS  # the kills really landed among inserts
+    assert final.incidents() == []  # crashes are not mistaken for stale copies
+    assert final.audit(source="sheet") == []  # nor for hand edits
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".w.") and p.suffix == ".xlsx"]
+    assert len(leftovers) <= ROUNDS  # at most one abandoned temp file per kill, never the workbook
+    final.close()
