@@ -1,5 +1,5 @@
 # mingxiao — everyday commands. First version; see README "Quick start".
-#   make run     install into .venv, create the demo workbook, serve on http://127.0.0.1:5000
+#   make run     install into .venv, create the demo workbook, serve with gunicorn on http://127.0.0.1:5000
 #   make test    the whole test suite
 #   make lint    ruff + mypy
 #   make bench   benchmark tables (not part of the test suite)
@@ -24,7 +24,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	MINGXIAO_ENV=demo $(BIN)/flask --app app demo
-	MINGXIAO_ENV=demo $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	@echo "打开 / open http://$(HOST):$(PORT)/ （Ctrl+C 停止 / to stop）"
+	MINGXIAO_ENV=demo $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --timeout 60 'app:create_app()'
 
 test: $(STAMP)
 	$(BIN)/pytest -n auto

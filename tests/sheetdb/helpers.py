@@ -333,15 +333,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # A separate OS process that inserts mentors and prints each id only after insert() returned
 # (the id is then acknowledged: durable in the journal). Arguments:
-#   folder  count(0 = forever)  tag  flush_delay  go_file(or "-")  wait_idle(0/1)
+#   folder  count(0 = forever)  tag  flush_delay  go_file(or "-")  wait_idle(0/1)  pause(s between inserts)
 WRITER_SCRIPT = r'''
 import sys, time
 from pathlib import Path
 
 from mingxiao.sheetdb import open_database
 
-folder, count, tag, flush_delay, go_file, wait_idle = sys.argv[1:7]
-folder, count = Path(folder), int(count)
+folder, count, tag, flush_delay, go_file, wait_idle, pause = sys.argv[1:8]
+folder, count, pause = Path(folder), int(count), float(pause)
 db = open_database(
     workbook=folder / "w.xlsx", instance=folder, schema_dir=folder / "schemas",
     autoflush=True, flush_delay=float(flush_delay), idle_interval=0.2,
@@ -360,6 +360,8 @@ while count == 0 or i < count:
     sys.stdout.write(rec.id + "\n")
     sys.stdout.flush()
     i += 1
+    if pause:
+        time.sleep(pause)
 if wait_idle == "1":
     deadline = time.monotonic() + 120
     while db.status()["pending"] and time.monotonic() < deadline:

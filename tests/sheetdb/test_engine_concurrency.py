@@ -39,7 +39,7 @@ def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     go = folder / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(folder), str(PER_PROCESS), f"p{i}", "0.05", str(go), "1"],
+            [sys.executable, str(script), str(folder), str(PER_PROCESS), f"p{i}", "0.05", str(go), "1", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -20,16 +20,24 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.sheetdb.helpers import acknowledged, ids_in_file, open_small, write_writer_script, writer_env
+from tests.sheetdb.helpers import (
+    acknowledged,
+    ids_in_file,
+    open_small,
+    rows_calamine,
+    write_writer_script,
+    writer_env,
+)
 
 TITLE = "导师"
 ROUNDS = 50
+PAUSE = 0.02  # between inserts: keeps the workbook small enough for 50 rounds in about a minute
 
 
 def run_and_kill(script: Path, folder: Path, tag: str, delay: float) -> tuple[list[str], str]:
     """Start a writer, SIGKILL it ``delay`` seconds after it is ready; its acknowledged ids."""
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(folder), "0", tag, "0.01", "-", "0"],
+        [sys.executable, str(script), str(folder), "0", tag, "0.01", "-", "0", str(PAUSE)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=writer_env(),
@@ -65,7 +73,7 @@ def test_killed_writers_never_lose_or_duplicate_acknowledged_rows(tmp_path: Path
         restarted = open_small(tmp_path, init=False)
         result = restarted.sync()
         assert result is not None and result.error is None, result
-        ids = ids_in_file(workbook, TITLE)
+        ids = ids_in_file(workbook, TITLE, reader=rows_calamine)
         counts = Counter(ids)
         assert [rid for rid, c in counts.items() if c > 1] == [], f"round {n}: duplicated rows"
         missing = [rid for rid in every_ack if rid not in counts]
