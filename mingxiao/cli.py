@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from .database import get_db
 
-DEMO_PASSWORD = "mingxiao-demo-2026"  # printed by the demo command; demo instances only
+DEMO_PASSWORD = "mingxiao-demo-2026"  # noqa: S105 - printed by the demo command; demo instances only
 
 
 @click.group("sheets", help="工作簿：初始化、检查、同步、备份 / workbook: init, check, sync, backup")
@@ -96,7 +96,7 @@ def demo_command(scale: float) -> None:
         db.init(demo=True, scale=scale)
     ensure_demo_accounts(current_app, DEMO_PASSWORD)
     click.echo("")
-    click.echo("演示账号 / demo logins（密码 / password: %s）" % DEMO_PASSWORD)
+    click.echo(f"演示账号 / demo logins（密码 / password: {DEMO_PASSWORD}）")
     for email, role, desc in DEMO_LOGINS:
         click.echo(f"  {role:<9} {email:<42} {desc}")
     click.echo("")
