@@ -99,6 +99,17 @@ def vm_rss_mb() -> float:
 
 
 def max_rss_mb() -> float:
+    """Peak RSS of this process (VmHWM).
+
+    Not ``getrusage().ru_maxrss``: Linux keeps that across fork+exec, so a child would report
+    the benchmark parent's peak (measured: a 600 MB parent → 610 MB "peak" in a bare child).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -434,6 +445,11 @@ def bench_sustain(info: dict[str, Any], seconds: float, rate: float, writers: in
 
     j_lags = [ts(r["applied_at"]) - ts(r["created_at"]) for r in jrows.values() if r["applied_at"]]
     ack_lat = [a[3] - a[2] for a in acks]
+    ack_p99_per_writer = [pct([a[3] - a[2] for a in r["acks"]], 0.99) for r in results]
+    # Lags of inserts acknowledged after the first save ended: without the cold openpyxl load
+    # that the first save after start (or after a quiet spell) pays.
+    first_end = min((x["t1"] for r in results for x in r["saves"] if x["rows"]), default=float("inf"))
+    lags_warm = [first_seen[a[0]]["t_seen"] - a[3] for a in acks if a[0] in first_seen and a[3] > first_end]
     late = [a[2] - a[1] for a in acks]
     run_versions = [v for v in polled["versions"] if not v["initial"]]
     applied = sum(1 for rid in acked_ids if jrows.get(rid, {}).get("status") == "applied")
@@ -456,6 +472,7 @@ def bench_sustain(info: dict[str, Any], seconds: float, rate: float, writers: in
         "lag_p90_s": pct(lags, 0.9),
         "lag_max_s": max(lags) if lags else float("nan"),
         "lag_mtime_max_s": max(lags_mtime) if lags_mtime else float("nan"),
+        "lag_after_first_save_max_s": max(lags_warm) if lags_warm else float("nan"),
         "journal_lag_p50_s": median(j_lags),
         "journal_lag_max_s": max(j_lags) if j_lags else float("nan"),
         "saves_polled": len(run_versions),
@@ -464,18 +481,93 @@ def bench_sustain(info: dict[str, Any], seconds: float, rate: float, writers: in
         "ack_p50_s": median(ack_lat),
         "ack_p99_s": pct(ack_lat, 0.99),
         "ack_max_s": max(ack_lat) if ack_lat else float("nan"),
+        "ack_p99_per_writer_s": ack_p99_per_writer,
         "pace_late_p99_s": pct(late, 0.99),
         "writer_rss_max_mb": max(r["max_rss_mb"] for r in results),
+        **save_trace(results),
         "analysis_parse_s": round(parse_s, 1),
     }
     shutil.rmtree(snaps, ignore_errors=True)
     return out
 
 
+def trace_backend(be: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Wrap this process's backend instance (not the engine code) to time saves and reads.
+
+    Per save: start/end, rows written, whether the openpyxl workbook cached by this process's
+    previous save could be reused, and the load / save(+fsync+replace) parts. Per workbook read
+    (snapshot reload after another process saved): duration and thread (flusher or caller).
+    """
+    saves: list[dict[str, Any]] = []
+    reads: list[dict[str, Any]] = []
+    cur: dict[str, Any] = {}
+    apply, load, save, read_all = be.apply, be._load_for_write, be._save_atomic, be.read_all  # noqa: SLF001
+
+    def t_load(*a: Any, **k: Any) -> Any:
+        cache = be._write_cache  # noqa: SLF001
+        cur["cache_hit"] = cache is not None and cache[0] == be.version()
+        t = time.time()
+        try:
+            return load(*a, **k)
+        finally:
+            cur["load_s"] = time.time() - t
+
+    def t_save(*a: Any, **k: Any) -> Any:
+        t = time.time()
+        try:
+            return save(*a, **k)
+        finally:
+            cur["save_s"] = time.time() - t
+
+    def t_apply(batch: Any) -> Any:
+        cur.clear()
+        t = time.time()
+        try:
+            return apply(batch)
+        finally:
+            saves.append({"t0": t, "t1": time.time(), "rows": len(batch), **cur})
+
+    def t_read_all() -> Any:
+        t = time.time()
+        try:
+            return read_all()
+        finally:
+            reads.append({"t0": t, "s": time.time() - t, "thread": threading.current_thread().name})
+
+    be.apply, be._load_for_write, be._save_atomic, be.read_all = t_apply, t_load, t_save, t_read_all  # noqa: SLF001
+    return saves, reads
+
+
+def save_trace(results: list[dict[str, Any]]) -> dict[str, Any]:
+    saves = [dict(x, writer=i) for i, r in enumerate(results) for x in r["saves"] if x["rows"]]
+    saves.sort(key=lambda x: x["t0"])
+    misses = [x for x in saves if not x.get("cache_hit")]
+    switches = sum(1 for a, b in zip(saves, saves[1:], strict=False) if a["writer"] != b["writer"])
+    caller_reads = [x["s"] for r in results for x in r["reads"] if x["thread"] == "MainThread"]
+    flusher_reads = [x["s"] for r in results for x in r["reads"] if x["thread"] != "MainThread"]
+    return {
+        "saves_traced": len(saves),
+        "saves_per_writer": [sum(1 for x in saves if x["writer"] == i) for i in range(len(results))],
+        "save_writer_switches": switches,
+        "save_total_p50_s": median([x["t1"] - x["t0"] for x in saves]),
+        "save_total_max_s": max((x["t1"] - x["t0"] for x in saves), default=float("nan")),
+        "save_rows_p50": median([x["rows"] for x in saves]),
+        "save_cold_loads": len(misses),
+        "save_cold_load_p50_s": median([x.get("load_s", float("nan")) for x in misses]),
+        "save_write_p50_s": median([x.get("save_s", float("nan")) for x in saves]),
+        "reads_in_insert_path": len(caller_reads),
+        "reads_in_insert_path_p50_s": median(caller_reads),
+        "reads_in_insert_path_max_s": max(caller_reads, default=float("nan")),
+        "reads_in_flusher": len(flusher_reads),
+        "saves": saves,
+    }
+
+
 def role_writer(cfg: dict[str, Any]) -> None:
     from mingxiao.sheetdb import open_database
 
     db = open_database(workbook=cfg["workbook"], instance=cfg["instance"], autoflush=True)
+    saves, reads = trace_backend(db.backend)
     table = db.table(cfg["sheet"])
     values = template_values(db, cfg["sheet"])  # also loads the snapshot before the clock starts
     Path(cfg["ready"]).touch()
@@ -502,7 +594,8 @@ def role_writer(cfg: dict[str, Any]) -> None:
         db._wake.set()  # nudge the flusher (it also wakes on its own every idle_interval)
         time.sleep(0.1)
     drained = db.journal.count("pending") == 0
-    res = {"acks": acks, "drained": drained, "drain_wait_s": time.time() - t0, "max_rss_mb": max_rss_mb()}
+    res = {"acks": acks, "drained": drained, "drain_wait_s": time.time() - t0, "max_rss_mb": max_rss_mb(),
+           "saves": saves, "reads": reads}
     db.close()
     Path(cfg["out"]).write_text(json.dumps(res))
 
@@ -571,7 +664,8 @@ def role_cold(cfg: dict[str, Any]) -> None:
 
     reads, parses, cal = [], [], []
     for _ in range(cfg.get("reps", 3)):
-        db.backend._cache = None  # noqa: SLF001 - force a real read
+        backend: Any = db.backend
+        backend._cache = None  # noqa: SLF001 - force a real read
         t = time.perf_counter()
         version, tabs = db.backend.read_all()
         reads.append(time.perf_counter() - t)
@@ -704,7 +798,7 @@ def main() -> int:
                     ["parse_workbook()", ms(cold["parse_s"])],
                     ["naive openpyxl read / cold first page", ratio(naive_big / cold["first_page_s"])],
                     ["RSS after first read (VmRSS)", f"{cold['vm_rss_mb']:.0f} MB"],
-                    ["peak RSS (ru_maxrss, max of runs)", f"{cold['max_rss_mb_max']:.0f} MB"]]))
+                    ["peak RSS (VmHWM, max of runs)", f"{cold['max_rss_mb_max']:.0f} MB"]]))
 
         # -- 2. inserts (and a read-your-writes diagnostic)
         print("  read-your-writes diagnostic…", flush=True)
@@ -745,13 +839,25 @@ def main() -> int:
                     ["  p90", ms(sus["lag_p90_s"])],
                     ["  max", ms(sus["lag_max_s"])],
                     ["  max (to file mtime, lower bound)", ms(sus["lag_mtime_max_s"])],
+                    ["  max, acked after the first save ended", ms(sus["lag_after_first_save_max_s"])],
                     ["journal applied_at − created_at: p50 / max (1 s res.)",
                      f"{sus['journal_lag_p50_s']:.0f} s / {sus['journal_lag_max_s']:.0f} s"],
                     ["workbook saves (poller)", f"{sus['saves_polled']} ({sus['poller_races']} raced)"],
                     ["  distinct applied_at (journal)", sus["saves_journal_distinct_applied_at"]],
                     ["inserts per save", f"{sus['acked'] / max(1, sus['saves_polled']):.1f}"],
+                    ["saves traced in writers (per writer)", f"{sus['saves_traced']} {sus['saves_per_writer']}"],
+                    ["  writer switches between consecutive saves", sus["save_writer_switches"]],
+                    ["  rows per save p50", f"{sus['save_rows_p50']:.0f}"],
+                    ["  save duration p50 / max (lock held)", f"{ms(sus['save_total_p50_s'])} / {ms(sus['save_total_max_s'])}"],
+                    ["  saves that reloaded the workbook (openpyxl)",
+                     f"{sus['save_cold_loads']} (load p50 {ms(sus['save_cold_load_p50_s'])})"],
+                    ["  openpyxl save+fsync+replace p50", ms(sus["save_write_p50_s"])],
+                    ["snapshot reloads inside insert() p50 / max (count)",
+                     f"{ms(sus['reads_in_insert_path_p50_s'])} / {ms(sus['reads_in_insert_path_max_s'])} "
+                     f"({sus['reads_in_insert_path']})"],
                     ["insert ack latency p50 / p99 / max",
                      f"{ms(sus['ack_p50_s'])} / {ms(sus['ack_p99_s'])} / {ms(sus['ack_max_s'])}"],
+                    ["  ack p99 per writer", " / ".join(ms(x) for x in sus["ack_p99_per_writer_s"])],
                     ["pace slip p99 (call started late)", ms(sus["pace_late_p99_s"])],
                     ["writer peak RSS", f"{sus['writer_rss_max_mb']:.0f} MB"]]))
 

@@ -30,7 +30,7 @@ from .health import Problem, sheet_problem
 from .journal import Journal, Operation, now_iso
 from .schema import SchemaSet, SheetSchema, default_schema_dir, load_schemas
 from .snapshot import CHOICES_SHEET, Record, SheetData, Snapshot, id_seq, parse_workbook
-from .types import InputError, coerce_input, dumps, loads, same_value, to_cell
+from .types import N_, InputError, coerce_input, dumps, loads, same_value, to_cell
 
 log = logging.getLogger("mingxiao.sheetdb")
 
@@ -52,15 +52,25 @@ TIMESTAMP_FIELDS = frozenset({"created_at", "updated_at"})  # stamped on every w
 
 
 class ValidationError(Exception):
-    """Values do not fit the schema; ``errors`` maps field key → Chinese message."""
+    """Values do not fit the schema.
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(errors.values()))
-        self.errors = errors
+    ``errors`` maps field key → Chinese message; ``details`` maps field key → ``(template,
+    params)`` so the UI can show the message in the reader's language.
+    """
+
+    def __init__(self, details: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self.details = details
+        self.errors = {k: t.format(**p) for k, (t, p) in details.items()}
+        super().__init__("；".join(self.errors.values()))
 
 
 class SheetReadOnly(Exception):
-    """The sheet cannot be written until a person fixes it (message in Chinese)."""
+    """The sheet cannot be written until a person fixes it; ``template``/``params`` as in InputError."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params))
 
 
 class RecordNotFound(KeyError):
@@ -189,6 +199,10 @@ class Table:
         **equals: Any,
     ) -> Page:
         """One page of matching records with the total count. ``order_by="-field"`` sorts descending."""
+        if where is None and order_by is None:
+            fast = self._fast_page(page, per_page, include_voided, equals)
+            if fast is not None:
+                return fast
         rows = self.where(where, include_voided=include_voided, **equals)
         if order_by:
             desc = order_by.startswith("-")
@@ -204,6 +218,47 @@ class Table:
         page = max(1, int(page))
         start = (page - 1) * per_page
         return Page(items=rows[start : start + per_page], total=len(rows), page=page, per_page=per_page)
+
+    def _fast_page(self, page: int, per_page: int, include_voided: bool, equals: dict[str, Any]) -> Page | None:
+        """A page of equality matches in O(per_page + pending): slices the cached index and
+        corrects it with the (small) overlay. Same rows and order as ``where``; returns None
+        when an overlay change would move a row into the middle (the slow path handles it)."""
+        for k in equals:
+            if k not in self.schema.keys:
+                raise KeyError(f"{self.key}: no column {k!r}")
+        sd, overlay, _ = self.db._view(self.key)
+        live = not include_voided
+
+        def ok(rec: Record) -> bool:
+            return (include_voided or not rec.voided) and all(rec.get(k) == v for k, v in equals.items())
+
+        if equals:
+            buckets: list[list[str]] = [sd.index(k, live=live).get(v, []) for k, v in equals.items()]
+            bucket: list[str] = min(buckets, key=len)
+            if len(equals) > 1:
+                bucket = [rid for rid in bucket if ok(sd.records[rid])]
+        else:
+            bucket = sd.ids(live=live)
+        removed: set[str] = set()
+        extras: list[Record] = []
+        for rid, rec in overlay.items():
+            before = sd.records.get(rid)
+            was, now = before is not None and ok(before), ok(rec)
+            if was and not now:
+                removed.add(rid)
+            elif now and not was:
+                if before is not None:
+                    return None
+                extras.append(rec)
+        ids = [rid for rid in bucket if rid not in removed] if removed else bucket
+        tail = extras + [r for r in sd.unidentified if ok(r)]
+        page = max(1, int(page))
+        start = (page - 1) * per_page
+        items = [overlay.get(rid) or sd.records[rid] for rid in ids[start : start + per_page]]
+        if len(items) < per_page:
+            t0 = max(0, start - len(ids))
+            items.extend(tail[t0 : t0 + per_page - len(items)])
+        return Page(items=items, total=len(ids) + len(tail), page=page, per_page=per_page)
 
     def to_dataframe(self, *, include_voided: bool = False) -> Any:
         """The table as a pandas DataFrame with dtypes from the schema."""
@@ -229,20 +284,20 @@ class Table:
     # -- writes -----------------------------------------------------------------------
     def validate(self, values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         """Typed values, or :class:`ValidationError` naming every bad field in Chinese."""
-        errors: dict[str, str] = {}
+        errors: dict[str, tuple[str, dict[str, Any]]] = {}
         out: dict[str, Any] = {}
         for k in values:
             if k not in self.schema.keys:
-                errors[k] = f"未知字段“{k}”"
+                errors[k] = (N_("未知字段“{key}”"), {"key": k})
             elif k in ENGINE_FIELDS:
-                errors[k] = f"“{self.schema.column(k).header}”由系统维护，不能直接修改"
+                errors[k] = (N_("“{header}”由系统维护，不能直接修改"), {"header": self.schema.column(k).header})
         for col in self.schema.user_columns:
             if partial and col.key not in values:
                 continue
             try:
                 out[col.key] = coerce_input(col, values.get(col.key), self.db.choices_for(col))
             except InputError as exc:
-                errors[col.key] = str(exc)
+                errors[col.key] = (exc.template, exc.params)
         if errors:
             raise ValidationError(errors)
         return out
@@ -261,7 +316,7 @@ class Table:
             given = values.get("id") if keep_ids else None
             body = {k: v for k, v in values.items() if not (keep_ids and k == "id")}
             clean.append((given, self.validate(body, partial=False)))
-        sd = self.db.snapshot().sheets[self.key]
+        sd = self.db._known_snapshot().sheets[self.key]
         today = self.db.today()
         stamp = self.db._clock().replace(microsecond=0)
         out: list[Record] = []
@@ -353,6 +408,14 @@ def _optional(col: Any) -> Any:
     return replace(col, required=False)
 
 
+MISSING_ROW = N_("记录 {id} 已不在表格中（可能被删除）")
+
+
+def _park_detail(reason: str, template: str, rid: str) -> dict[str, Any]:
+    """Why an operation was parked, as a translatable message with its parameters."""
+    return {"reason": reason, "message": template, "params": {"id": rid}}
+
+
 def _conflict_detail(conflicts: list[FieldConflict]) -> dict[str, Any]:
     return {
         "fields": [
@@ -410,7 +473,6 @@ class Database:
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         self._flusher_pid: int | None = None
-        self._commit_counter = 0
         self._last_write = 0.0
         self.affinity_delay = 0.5
         self.write_cache_seconds = 30.0
@@ -430,7 +492,7 @@ class Database:
 
     def choices(self, name: str) -> tuple[str, ...]:
         """A named choice list as extended in the 选项列表 sheet."""
-        return self.snapshot().choices.get(name, self.schemas.choice_lists.get(name, ()))
+        return self._known_snapshot().choices.get(name, self.schemas.choice_lists.get(name, ()))
 
     def choices_for(self, col: Any) -> tuple[str, ...]:
         if col.type != "enum":
@@ -455,8 +517,17 @@ class Database:
             self._snapshot = parse_workbook(self.schemas, v2, tabs)
             return self._snapshot
 
+    def _known_snapshot(self) -> Snapshot:
+        """The snapshot already loaded (no reload): the write path must not stall on a
+        re-parse after another process saved. Ids stay safe because every sync raises the
+        journal's counters past the ids found in the workbook (see ``_raise_counters``)."""
+        snap = self._snapshot
+        return snap if snap.version is not None else self.snapshot()
+
     def _journal_key(self) -> tuple[int, int]:
-        return (self.journal.data_version(), self._commit_counter)
+        """Moves whenever any process commits to the journal (other connections' commits show
+        in this thread's ``data_version``; this process's own in ``journal.commits``)."""
+        return (self.journal.data_version(), self.journal.commits)
 
     def _view(self, key: str) -> tuple[SheetData, dict[str, Record], list[str]]:
         """(parsed sheet, overlay of pending ops by id, ids inserted by pending ops).
@@ -476,7 +547,7 @@ class Database:
                 seqs = [r[0] for r in self.journal.con.execute("SELECT seq FROM ops WHERE status='pending' ORDER BY seq")]
             known = st.seqs
             if snap.version == st.snap_version and known.issubset(seqs) and all(q > st.max_seq for q in seqs if q not in known):
-                fresh = [op for op in self.journal.ops_after(st.max_seq) if op.status == "pending"]
+                fresh = self.journal.pending_after(st.max_seq)
                 self._apply_overlay(snap, fresh, st.overlay, st.inserted)
             else:
                 st.overlay, st.inserted = {}, {}
@@ -512,15 +583,13 @@ class Database:
                 ov[op.record_id] = cur.copy_with({"voided": True}, syncing=True)
 
     def _check_writable(self, key: str) -> None:
-        sd = self.snapshot().sheets[key]
+        sd = self._known_snapshot().sheets[key]
         if self._read_error:
-            raise SheetReadOnly(f"工作簿暂时无法读取，不能保存：{self._read_error}")
+            raise SheetReadOnly(N_("工作簿暂时无法读取，不能保存：{reason}"), reason=self._read_error)
         if sd.readonly:
-            raise SheetReadOnly(f"工作表“{sd.schema.title}”暂时只读：{sd.readonly}")
+            raise SheetReadOnly(N_("工作表“{title}”暂时只读：{reason}"), title=sd.schema.title, reason=sd.readonly)
 
     def _committed(self, ops: list[Operation]) -> None:
-        with self._lock:
-            self._commit_counter += 1
         for op in ops:
             for fn in self._listeners:
                 try:
@@ -780,7 +849,8 @@ class Database:
             return SyncResult(blocked=reason)
         try:
             with self._lock:
-                if self.backend.version() != self._snapshot.version:
+                reloaded = self.backend.version() != self._snapshot.version
+                if reloaded:
                     version, tabs = self.backend.read_all()
                     self._snapshot = parse_workbook(self.schemas, version, tabs)
                 snap = self._snapshot
@@ -790,6 +860,8 @@ class Database:
             self._note_error(str(exc))
             return SyncResult(error=str(exc))
         self._read_error = None
+        if reloaded:
+            self._raise_counters(snap)
         pending = self.journal.ops("pending", limit=self.batch_max)
         if dumps(_token(version)) != self.journal.get_meta("known_version"):
             self._audit_external(snap, pending)
@@ -819,6 +891,17 @@ class Database:
             plan.park_missing(title, rid)
         self._finish(plan, result.version)
         return SyncResult(applied=len(plan.applied), parked=len(plan.parked), saves=1)
+
+    def _raise_counters(self, snap: Snapshot) -> None:
+        """Keep every id counter past the highest id present in the workbook (typed by hand)."""
+        with self.journal.tx() as con:
+            for sd in snap.sheets.values():
+                for ckey, top in sd.max_seq.items():
+                    con.execute(
+                        "INSERT INTO counters(key, next) VALUES (?, ?)"
+                        " ON CONFLICT(key) DO UPDATE SET next=MAX(next, excluded.next)",
+                        (ckey, top + 1),
+                    )
 
     def _note_error(self, message: str, seqs: list[int] | None = None) -> None:
         with self.journal.tx() as con:
@@ -915,7 +998,8 @@ class Database:
                 detail = {
                     "vanished": [{"sheet": v["sheet"], "id": v["id"], "values": v["values"]} for v in app_vanished],
                     "reverted": reverted,
-                    "message": f"工作簿中有 {len(app_vanished)} 行系统写入的数据同时消失，可能有人保存了旧副本",
+                    "message": N_("工作簿中有 {n} 行系统写入的数据同时消失，可能有人保存了旧副本"),
+                    "params": {"n": len(app_vanished)},
                 }
                 con2.execute(
                     "INSERT INTO incidents(at, kind, detail_json, status) VALUES (?,?,?,?)",
@@ -1069,7 +1153,7 @@ class _Plan:
                 if all(same_value(current.get(k), v) for k, v in op.values.items() if k not in ("created_at", "updated_at")):
                     self.applied.append(op)
                 else:
-                    self._park(op, {"reason": "id_taken", "message": f"编号 {op.record_id} 已被表格中的另一行使用"})
+                    self._park(op, _park_detail("id_taken", N_("编号 {id} 已被表格中的另一行使用"), op.record_id))
                 return
             values = dict(op.values)
             self.batch.appends.append((schema.title, self._cells(schema, values)))
@@ -1081,7 +1165,7 @@ class _Plan:
             self.rowstate[key] = (values, {k for k, v in values.items() if v not in (None, "")})
             return
         if current is None:
-            self._park(op, {"reason": "missing", "message": f"记录 {op.record_id} 已不在表格中（可能被删除）"})
+            self._park(op, _park_detail("missing", MISSING_ROW, op.record_id))
             return
         if op.kind == "void":
             changes: dict[str, Any] = {"voided": True, "updated_at": stamp}
@@ -1140,7 +1224,7 @@ class _Plan:
         for op in list(self.applied):
             if op.sheet == sheet and op.record_id == rid and op.kind != "insert":
                 self.applied.remove(op)
-                self._park(op, {"reason": "missing", "message": f"记录 {rid} 已不在表格中（可能被删除）"})
+                self._park(op, _park_detail("missing", MISSING_ROW, rid))
                 self.rowstate.pop((op.sheet, rid), None)
                 self.audit = [a for a in self.audit if a.get("op_seq") != op.seq]
 

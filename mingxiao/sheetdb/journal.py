@@ -126,6 +126,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self.commits = 0  # commits made by this process (any thread)
         self.con.executescript(SCHEMA_SQL)  # idempotent; executescript manages its own transaction
 
     def _connect(self) -> sqlite3.Connection:
@@ -158,6 +159,7 @@ class Journal:
             raise
         else:
             con.execute("COMMIT")
+            self.commits += 1  # PRAGMA data_version ignores a connection's own commits
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap cache key for overlays)."""
@@ -223,9 +225,10 @@ class Journal:
             args += (limit,)
         return [Operation.from_row(r) for r in self.con.execute(sql, args)]
 
-    def ops_after(self, seq: int) -> list[Operation]:
-        """Every operation journaled after ``seq``, in order."""
-        return [Operation.from_row(r) for r in self.con.execute("SELECT * FROM ops WHERE seq>? ORDER BY seq", (seq,))]
+    def pending_after(self, seq: int) -> list[Operation]:
+        """Pending operations journaled after ``seq``, in order (uses the status index)."""
+        rows = self.con.execute("SELECT * FROM ops WHERE status='pending' AND seq>? ORDER BY seq", (seq,))
+        return [Operation.from_row(r) for r in rows]
 
     def op(self, seq: int) -> Operation | None:
         row = self.con.execute("SELECT * FROM ops WHERE seq=?", (seq,)).fetchone()

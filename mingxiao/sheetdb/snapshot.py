@@ -76,16 +76,28 @@ class SheetData:
     max_seq: dict[str, int] = field(default_factory=dict)  # "N2026" → highest sequence seen
     _index: dict[str, dict[Any, list[str]]] = field(default_factory=dict)
 
-    def index(self, key: str) -> dict[Any, list[str]]:
-        """Equality index over ``key`` (built on first use, kept for the snapshot's life)."""
-        idx = self._index.get(key)
+    def index(self, key: str, *, live: bool = False) -> dict[Any, list[str]]:
+        """Equality index over ``key`` in sheet order (built on first use, kept for the
+        snapshot's life); ``live=True`` leaves voided rows out."""
+        name = ("live:" if live else "") + key
+        idx = self._index.get(name)
         if idx is None:
             idx = {}
             for rid, rec in self.records.items():
-                v = rec.get(key)
-                idx.setdefault(v, []).append(rid)
-            self._index[key] = idx
+                if live and rec.voided:
+                    continue
+                idx.setdefault(rec.get(key), []).append(rid)
+            self._index[name] = idx
         return idx
+
+    def ids(self, *, live: bool = False) -> list[str]:
+        """All ids in sheet order (``live``: not voided), cached like the indexes."""
+        name = "*live" if live else "*all"
+        cached = self._index.get(name)
+        if cached is None:
+            cached = {None: [rid for rid, rec in self.records.items() if not (live and rec.voided)]}
+            self._index[name] = cached
+        return cached[None]
 
 
 @dataclass

@@ -217,36 +217,45 @@ def parse_cell(col: Column, raw: Any, choices: tuple[str, ...] = ()) -> tuple[An
 
 
 class InputError(ValueError):
-    """A value the app tried to write does not fit its column; ``message`` is Chinese."""
+    """A value the app tried to write does not fit its column.
+
+    ``template`` is a Chinese msgid (the UI translates it) and ``params`` fill it; ``str()``
+    gives the Chinese sentence.
+    """
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params))
 
 
 def coerce_input(col: Column, value: Any, choices: tuple[str, ...] = ()) -> Any:
     """Validate and convert a value coming from a form or code; raise :class:`InputError`."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if col.required:
-            raise InputError(f"“{col.header}”是必填项")
+            raise InputError(N_("“{header}”是必填项"), header=col.header)
         return None
     if isinstance(value, str):
         value = value.strip()
     if col.type in ("text", "long_text", "ref", "id", "enum", "phone", "email", "id_card"):
         if not isinstance(value, str):
             if col.type in ("phone", "id_card", "id"):
-                raise InputError(f"“{col.header}”必须以文本形式提交")
+                raise InputError(N_("“{header}”必须以文本形式提交"), header=col.header)
             value = str(value)
         if col.max_length and len(value) > col.max_length:
-            raise InputError(f"“{col.header}”最多 {col.max_length} 字，当前 {len(value)} 字")
+            raise InputError(N_("“{header}”最多 {max} 字，当前 {n} 字"), header=col.header, max=col.max_length, n=len(value))
         if col.type == "enum" and choices and value not in choices:
-            raise InputError(f"“{col.header}”必须是以下之一：{'、'.join(choices)}")
+            raise InputError(N_("“{header}”必须是以下之一：{choices}"), header=col.header, choices="、".join(choices))
         if col.type == "phone":
             value = value.replace(" ", "")
             if not (MOBILE_RE.match(value) or LANDLINE_RE.match(value)):
-                raise InputError(f"“{col.header}”应为 11 位手机号（如 13812345678）或带区号的固定电话")
+                raise InputError(N_("“{header}”应为 11 位手机号（如 13812345678）或带区号的固定电话"), header=col.header)
         if col.type == "email" and not EMAIL_RE.match(value):
-            raise InputError(f"“{col.header}”不是有效的电子邮箱")
+            raise InputError(N_("“{header}”不是有效的电子邮箱"), header=col.header)
         if col.type == "id_card":
             value = value.replace(" ", "").upper()
             if not valid_id_card(value):
-                raise InputError(f"“{col.header}”不是有效的身份证号：请核对 18 位号码及最后一位校验码")
+                raise InputError(N_("“{header}”不是有效的身份证号：请核对 18 位号码及最后一位校验码"), header=col.header)
         return value
     if col.type == "bool":
         if isinstance(value, bool):
@@ -256,20 +265,20 @@ def coerce_input(col: Column, value: Any, choices: tuple[str, ...] = ()) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise InputError(f"“{col.header}”应为“是”或“否”")
+        raise InputError(N_("“{header}”应为“是”或“否”"), header=col.header)
     if col.type in ("int", "decimal"):
         try:
             num: int | float = int(value) if col.type == "int" else float(value)
         except (TypeError, ValueError):
-            raise InputError(f"“{col.header}”应为{'整数' if col.type == 'int' else '数字'}") from None
+            raise InputError(N_("“{header}”应为整数") if col.type == "int" else N_("“{header}”应为数字"), header=col.header) from None
         if col.type == "int" and isinstance(value, float) and not value.is_integer():
-            raise InputError(f"“{col.header}”应为整数")
+            raise InputError(N_("“{header}”应为整数"), header=col.header)
         if isinstance(num, float) and not math.isfinite(num):
-            raise InputError(f"“{col.header}”应为数字")
+            raise InputError(N_("“{header}”应为数字"), header=col.header)
         if col.min is not None and num < col.min:
-            raise InputError(f"“{col.header}”不能小于 {col.min:g}")
+            raise InputError(N_("“{header}”不能小于 {limit:g}"), header=col.header, limit=col.min)
         if col.max is not None and num > col.max:
-            raise InputError(f"“{col.header}”不能大于 {col.max:g}")
+            raise InputError(N_("“{header}”不能大于 {limit:g}"), header=col.header, limit=col.max)
         return num
     if col.type == "date":
         if isinstance(value, dt.datetime):
@@ -278,7 +287,7 @@ def coerce_input(col: Column, value: Any, choices: tuple[str, ...] = ()) -> Any:
             return value
         d = _parse_date(str(value))
         if d is None:
-            raise InputError(f"“{col.header}”应为日期，如 2026-09-01")
+            raise InputError(N_("“{header}”应为日期，如 2026-09-01"), header=col.header)
         return d
     if col.type == "datetime":
         if isinstance(value, dt.datetime):
@@ -287,7 +296,7 @@ def coerce_input(col: Column, value: Any, choices: tuple[str, ...] = ()) -> Any:
             return dt.datetime.combine(value, dt.time())
         d2 = _parse_datetime(str(value))
         if d2 is None:
-            raise InputError(f"“{col.header}”应为日期时间，如 2026-09-01 09:00")
+            raise InputError(N_("“{header}”应为日期时间，如 2026-09-01 09:00"), header=col.header)
         return d2
     return value
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from mingxiao.sheetdb import Database
-
 from tests.sheetdb.helpers import open_small
 
 

@@ -8,8 +8,8 @@ workbook with ``os.replace`` (as Excel and WPS save), so the change token
 from __future__ import annotations
 
 import os
-import struct
 import shutil
+import struct
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,7 +128,9 @@ def open_small(tmp: Path, *, autoflush: bool = False, init: bool = True, **kwarg
     schema_dir = tmp / "schemas"
     if not schema_dir.exists():
         write_schemas(schema_dir)
-    db = open_database(workbook=tmp / "w.xlsx", instance=tmp, schema_dir=schema_dir, autoflush=autoflush, **kwargs)
+    db = open_database(
+        workbook=tmp / "w.xlsx", instance=tmp, schema_dir=schema_dir, autoflush=autoflush, **kwargs
+    )
     if init:
         db.init()
     return db
@@ -171,8 +173,12 @@ def rows_calamine(path: Path, title: str) -> list[dict[str, Any]]:
     return out
 
 
-def ids_in_file(path: Path, title: str, *, reader: Callable[[Path, str], list[dict[str, Any]]] = rows_openpyxl) -> list[str]:
-    return [str(r.get(ID_HEADER)) for r in reader(path, title) if r.get(ID_HEADER) not in (None, "")]
+def ids_in_file(
+    path: Path, title: str, *, reader: Callable[[Path, str], list[dict[str, Any]]] = rows_openpyxl
+) -> list[str]:
+    return [
+        str(r.get(ID_HEADER)) for r in reader(path, title) if r.get(ID_HEADER) not in (None, "")
+    ]
 
 
 def row_by_id(path: Path, title: str, rid: str) -> dict[str, Any]:
@@ -191,7 +197,11 @@ def _replace_and_bump(path: Path, tmp: Path) -> None:
     os.replace(tmp, path)
     if before is not None:
         after = path.stat()
-        if (after.st_mtime_ns, after.st_size, after.st_ino) == (before.st_mtime_ns, before.st_size, before.st_ino):
+        if (after.st_mtime_ns, after.st_size, after.st_ino) == (
+            before.st_mtime_ns,
+            before.st_size,
+            before.st_ino,
+        ):
             bumped = max(time.time_ns(), before.st_mtime_ns + 1_000_000)
             os.utime(path, ns=(bumped, bumped))
 
@@ -279,7 +289,12 @@ def _biff8(title: str, rows: list[tuple[Any, ...]]) -> bytes:
             else:
                 cells += _rec(0x0203, struct.pack("<HHHd", r, c, 15, float(v)))
     ncols = max(len(r) for r in rows)
-    sheet = _bof(0x0010) + _rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, ncols, 0)) + cells + _rec(0x000A)
+    sheet = (
+        _bof(0x0010)
+        + _rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, ncols, 0))
+        + cells
+        + _rec(0x000A)
+    )
     sst = struct.pack("<II", len(strings), len(strings)) + b"".join(
         struct.pack("<HB", len(s), 1) + s.encode("utf-16-le") for s in strings
     )
@@ -334,7 +349,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # A separate OS process that inserts mentors and prints each id only after insert() returned
 # (the id is then acknowledged: durable in the journal). Arguments:
 #   folder  count(0 = forever)  tag  flush_delay  go_file(or "-")  wait_idle(0/1)  pause(s between inserts)
-WRITER_SCRIPT = r'''
+WRITER_SCRIPT = r"""
 import sys, time
 from pathlib import Path
 
@@ -369,12 +384,14 @@ if wait_idle == "1":
 db.close()
 sys.stdout.write("done\n")
 sys.stdout.flush()
-'''
+"""
 
 
 def writer_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO_ROOT) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     return env
 
 

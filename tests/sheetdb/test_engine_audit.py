@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+import mingxiao.sheetdb.xlsx as xlsx_module
 from mingxiao.sheetdb import Database, Record
 from mingxiao.sheetdb.engine import RecordNotFound
 from tests.sheetdb.helpers import (
@@ -35,13 +38,19 @@ def ids(path: Path) -> list[str]:
 # ---------------------------------------------------------------------- direct edits
 
 
-def test_direct_edit_is_audited_with_sheet_id_field_old_and_new(db: Database, workbook: Path) -> None:
+def test_direct_edit_is_audited_with_sheet_id_field_old_and_new(
+    db: Database, workbook: Path
+) -> None:
     rec = add(db, "王老师")
     db.sync()
     set_cell(workbook, TITLE, rec.id, "工作单位", "杭州十四中")
     db.sync()
     (entry,) = db.audit(source="sheet")
-    assert (entry["sheet"], entry["record_id"], entry["field"]) == ("mentors", rec.id, "organisation")
+    assert (entry["sheet"], entry["record_id"], entry["field"]) == (
+        "mentors",
+        rec.id,
+        "organisation",
+    )
     assert (entry["old"], entry["new"]) == ("杭州二中", "杭州十四中")
     assert entry["user"] is None
 
@@ -59,10 +68,15 @@ def test_direct_and_web_edits_share_one_trail(db: Database, workbook: Path) -> N
         ("sheet", "organisation"),
         ("web", None),  # the insert
     ]
-    assert trail[0]["user"] == "editor" and (trail[0]["old"], trail[0]["new"]) == ("王老师", "王校长")
+    assert trail[0]["user"] == "editor" and (trail[0]["old"], trail[0]["new"]) == (
+        "王老师",
+        "王校长",
+    )
 
 
-def test_each_direct_edit_is_audited_once_even_with_two_processes(tmp_path: Path, db: Database, workbook: Path) -> None:
+def test_each_direct_edit_is_audited_once_even_with_two_processes(
+    tmp_path: Path, db: Database, workbook: Path
+) -> None:
     rec = add(db, "王老师")
     db.sync()
     other = open_small(tmp_path, init=False)
@@ -75,7 +89,9 @@ def test_each_direct_edit_is_audited_once_even_with_two_processes(tmp_path: Path
 
 
 def test_typed_values_are_audited_readably(db: Database, workbook: Path) -> None:
-    rec = db.table("mentors").insert({"name": "王老师", "organisation": "A", "active": True, "age": 40})
+    rec = db.table("mentors").insert(
+        {"name": "王老师", "organisation": "A", "active": True, "age": 40}
+    )
     db.sync()
     with hand_edit(workbook, TITLE) as ws:
         row = find_row(ws, rec.id)
@@ -99,7 +115,9 @@ def test_row_added_by_hand_is_audited_and_given_an_id(db: Database, workbook: Pa
     assert db.table("mentors").get("M0002")["name"] == "手工录入"
 
 
-def test_single_row_deleted_by_hand_is_audited_without_an_incident(db: Database, workbook: Path) -> None:
+def test_single_row_deleted_by_hand_is_audited_without_an_incident(
+    db: Database, workbook: Path
+) -> None:
     a, b, c = add(db, "甲"), add(db, "乙"), add(db, "丙")
     db.sync()
     with hand_edit(workbook, TITLE) as ws:
@@ -138,7 +156,8 @@ def test_stale_copy_raises_exactly_one_open_incident_listing_the_vanished_rows(
     (incident,) = db.incidents()
     assert incident["kind"] == "stale_copy" and incident["status"] == "open"
     assert sorted(v["id"] for v in incident["detail"]["vanished"]) == sorted(r.id for r in lost)
-    assert "3" in incident["detail"]["message"]
+    detail = incident["detail"]
+    assert "3 行" in detail["message"].format(**detail.get("params", {}))  # a translatable template
     assert db.status()["incidents"] == 1
 
 
@@ -177,12 +196,16 @@ def test_reapplying_the_incident_restores_the_rows_exactly_once(
     assert db.conflicts() == [] and db.status()["pending"] == 0
 
 
-def test_reapplying_also_restores_app_edits_the_stale_copy_reverted(tmp_path: Path, db: Database, workbook: Path) -> None:
+def test_reapplying_also_restores_app_edits_the_stale_copy_reverted(
+    tmp_path: Path, db: Database, workbook: Path
+) -> None:
     a, b = add(db, "甲"), add(db, "乙")
     db.sync()
     old = tmp_path / "old-copy.xlsx"
     shutil.copy2(workbook, old)
-    db.table("mentors").update(a.id, {"organisation": "学军中学"}, base={"organisation": "杭州二中"})
+    db.table("mentors").update(
+        a.id, {"organisation": "学军中学"}, base={"organisation": "杭州二中"}
+    )
     c, d = add(db, "丙"), add(db, "丁")
     db.sync()
     copy_over(old, workbook)
@@ -195,17 +218,21 @@ def test_reapplying_also_restores_app_edits_the_stale_copy_reverted(tmp_path: Pa
     assert db.conflicts() == []
 
 
-def test_reapply_in_a_later_second_parks_nothing(tmp_path: Path, db: Database, workbook: Path) -> None:
+def test_reapply_in_a_later_second_parks_nothing(
+    tmp_path: Path, db: Database, workbook: Path
+) -> None:
     """Re-applying a reverted edit must not turn the row's own 更新时间 into a conflict."""
-    import time
-
-    a, b = add(db, "甲"), add(db, "乙")
+    a = add(db, "甲")
+    add(db, "乙")
     db.sync()
     old = tmp_path / "old-copy.xlsx"
     shutil.copy2(workbook, old)
     time.sleep(1.05)
-    db.table("mentors").update(a.id, {"organisation": "学军中学"}, base={"organisation": "杭州二中"})
-    add(db, "丙"), add(db, "丁")
+    db.table("mentors").update(
+        a.id, {"organisation": "学军中学"}, base={"organisation": "杭州二中"}
+    )
+    add(db, "丙")
+    add(db, "丁")
     db.sync()
     copy_over(old, workbook)
     db.sync()
@@ -215,3 +242,33 @@ def test_reapply_in_a_later_second_parks_nothing(tmp_path: Path, db: Database, w
     result = db.sync()
     assert result is not None and result.parked == 0
     assert db.conflicts() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug 6: the change token is taken after os.replace, so a hand save right after ours is taken for ours",
+)
+def test_hand_save_right_after_our_save_is_still_audited(
+    db: Database, workbook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person saves in Excel a moment after the engine replaced the file (a shared drive)."""
+
+    rec = add(db, "王老师")
+    db.sync()
+    real_replace = os.replace
+
+    def replace_then_a_person_saves(src: str, dst: str) -> None:
+        real_replace(src, dst)
+        if Path(dst) == workbook:
+            monkeypatch.setattr(xlsx_module.os, "replace", real_replace)
+            set_cell(workbook, TITLE, rec.id, "工作单位", "杭州十四中")
+
+    monkeypatch.setattr(xlsx_module.os, "replace", replace_then_a_person_saves)
+    add(db, "李老师")
+    db.sync()
+    assert row_by_id(workbook, TITLE, rec.id)["工作单位"] == "杭州十四中"
+    db.sync()
+    assert db.table("mentors").get(rec.id)["organisation"] == "杭州十四中"
+    assert [(e["record_id"], e["field"], e["new"]) for e in db.audit(source="sheet")] == [
+        (rec.id, "organisation", "杭州十四中")
+    ]

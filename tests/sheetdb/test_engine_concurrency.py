@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -39,7 +39,17 @@ def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     go = folder / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(folder), str(PER_PROCESS), f"p{i}", "0.05", str(go), "1", "0"],
+            [
+                sys.executable,
+                str(script),
+                str(folder),
+                str(PER_PROCESS),
+                f"p{i}",
+                "0.05",
+                str(go),
+                "1",
+                "0",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -48,7 +58,9 @@ def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         for i in range(PROCESSES)
     ]
     for p in procs:  # wait until every writer is up, then start them together
-        assert p.stdout is not None and p.stdout.readline() == "ready\n", p.stderr.read() if p.stderr else ""
+        assert p.stdout is not None and p.stdout.readline() == "ready\n", (
+            p.stderr.read() if p.stderr else ""
+        )
     started = time.monotonic()
     go.touch()
     outputs = []
@@ -113,3 +125,32 @@ def test_other_processes_writes_are_not_mistaken_for_hand_edits(race: dict) -> N
     assert db.audit(source="sheet") == []
     assert db.incidents() == []
 
+
+def test_threads_of_one_process_insert_concurrently_without_losing_rows(tmp_path: Path) -> None:
+    """gunicorn with threads: 4 threads share one Database and its background flusher."""
+    db = open_small(tmp_path, autoflush=True, flush_delay=0.02, idle_interval=0.2)
+    acked: list[list[str]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            mentors = db.table("mentors")
+            for i in range(50):
+                acked[n].append(mentors.insert({"name": f"t{n}-{i}", "organisation": f"t{n}"}, user=f"t{n}").id)
+                mentors.get(acked[n][-1])  # a read between writes, as a request would do
+        except BaseException as exc:  # surfaced below: a thread must not die silently
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    db.sync()
+    ids = ids_in_file(tmp_path / "w.xlsx", TITLE)
+    every = [rid for part in acked for rid in part]
+    assert len(every) == len(set(every)) == 200
+    assert Counter(ids) == Counter(every)
+    assert db.status()["pending"] == 0 and db.audit(source="sheet") == []
+    db.close()

@@ -19,7 +19,9 @@ TITLE = "导师"
 
 @pytest.fixture
 def mentor(db: Database) -> Record:
-    rec = db.table("mentors").insert({"name": "王老师", "organisation": "杭州二中", "note": "教授"}, user="a")
+    rec = db.table("mentors").insert(
+        {"name": "王老师", "organisation": "杭州二中", "note": "教授"}, user="a"
+    )
     db.sync()
     return rec
 
@@ -38,7 +40,9 @@ def in_file(db: Database, rid: str) -> dict:
 # ---------------------------------------------------------------------- hand edit before save
 
 
-def test_hand_edit_to_another_field_is_merged_with_the_web_edit(db: Database, mentor: Record) -> None:
+def test_hand_edit_to_another_field_is_merged_with_the_web_edit(
+    db: Database, mentor: Record
+) -> None:
     base = form(db, mentor.id)
     set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"name": "王校长"}, base=base, user="u")
@@ -54,7 +58,9 @@ def test_hand_edit_to_same_field_is_parked_not_overwritten(db: Database, mentor:
     set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     assert res.status == "parked"
-    assert res.conflicts == [FieldConflict("organisation", "工作单位", "杭州二中", "杭州十四中", "学军中学")]
+    assert res.conflicts == [
+        FieldConflict("organisation", "工作单位", "杭州二中", "杭州十四中", "学军中学")
+    ]
     db.sync()
     assert in_file(db, mentor.id)["工作单位"] == "杭州十四中"  # theirs kept in the file
     (parked,) = db.conflicts()
@@ -66,7 +72,9 @@ def test_hand_edit_to_same_field_is_parked_not_overwritten(db: Database, mentor:
     assert db.table("mentors").get(mentor.id)["organisation"] == "杭州十四中"
 
 
-def test_parked_update_keeps_its_other_fields_out_of_the_file_too(db: Database, mentor: Record) -> None:
+def test_parked_update_keeps_its_other_fields_out_of_the_file_too(
+    db: Database, mentor: Record
+) -> None:
     """A parked operation is parked whole: no half-applied save a person did not confirm."""
     base = form(db, mentor.id)
     set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
@@ -103,7 +111,10 @@ def test_resolving_with_mine_writes_mine_and_audits_it(db: Database, mentor: Rec
     assert db.status()["pending"] == 0
     trail = db.audit(record_id=mentor.id, source="web")
     assert any(
-        e["field"] == "organisation" and e["old"] == "杭州十四中" and e["new"] == "学军中学" and e["user"] == "admin"
+        e["field"] == "organisation"
+        and e["old"] == "杭州十四中"
+        and e["new"] == "学军中学"
+        and e["user"] == "admin"
         for e in trail
     )
     assert any("解决冲突" in (e["note"] or "") for e in trail)
@@ -132,7 +143,9 @@ def test_resolving_with_a_third_value_writes_that_value(db: Database, mentor: Re
 # ---------------------------------------------------------------------- hand edit after save, before sync
 
 
-def test_hand_edit_after_save_to_another_field_merges_at_apply_time(db: Database, mentor: Record) -> None:
+def test_hand_edit_after_save_to_another_field_merges_at_apply_time(
+    db: Database, mentor: Record
+) -> None:
     base = form(db, mentor.id)
     res = db.table("mentors").update(mentor.id, {"name": "王校长"}, base=base, user="u")
     assert res.status == "pending"
@@ -143,7 +156,9 @@ def test_hand_edit_after_save_to_another_field_merges_at_apply_time(db: Database
     assert db.conflicts() == []
 
 
-def test_hand_edit_after_save_to_same_field_is_parked_at_apply_time(db: Database, mentor: Record) -> None:
+def test_hand_edit_after_save_to_same_field_is_parked_at_apply_time(
+    db: Database, mentor: Record
+) -> None:
     base = form(db, mentor.id)
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     assert res.status == "pending"  # acknowledged: nobody had touched the sheet yet
@@ -167,13 +182,39 @@ def test_parked_at_apply_time_then_resolved_with_mine(db: Database, mentor: Reco
     db.sync()
     assert in_file(db, mentor.id)["工作单位"] == "学军中学"
     sheet_edits = db.audit(record_id=mentor.id, source="sheet")
-    assert [(e["field"], e["old"], e["new"]) for e in sheet_edits] == [("organisation", "杭州二中", "杭州十四中")]
+    assert [(e["field"], e["old"], e["new"]) for e in sheet_edits] == [
+        ("organisation", "杭州二中", "杭州十四中")
+    ]
 
 
-def test_another_process_sees_the_parked_conflict(tmp_path: Path, db: Database, mentor: Record) -> None:
+def test_another_process_sees_the_parked_conflict(
+    tmp_path: Path, db: Database, mentor: Record
+) -> None:
     base = form(db, mentor.id)
     set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     other = open_small(tmp_path, init=False)
     assert [op.record_id for op in other.conflicts()] == [mentor.id]
+    other.close()
+
+
+def test_two_web_users_in_two_processes_editing_the_same_field_second_is_parked(
+    tmp_path: Path, db: Database, mentor: Record
+) -> None:
+    other = open_small(tmp_path, init=False)  # another gunicorn worker
+    base = form(other, mentor.id)
+    first = db.table("mentors").update(
+        mentor.id, {"organisation": "学军中学"}, base=base, user="u1"
+    )
+    second = other.table("mentors").update(
+        mentor.id, {"organisation": "杭州十四中"}, base=base, user="u2"
+    )
+    third = other.table("mentors").update(mentor.id, {"note": "副教授"}, base=base, user="u2")
+    assert (first.status, second.status, third.status) == ("pending", "parked", "pending")
+    assert second.conflicts == [
+        FieldConflict("organisation", "工作单位", "杭州二中", "学军中学", "杭州十四中")
+    ]
+    other.sync()
+    row = in_file(db, mentor.id)
+    assert (row["工作单位"], row["备注"]) == ("学军中学", "副教授")
     other.close()

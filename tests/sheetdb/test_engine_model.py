@@ -25,17 +25,23 @@ from typing import Any
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import (
-    Bundle,
     RuleBasedStateMachine,
     initialize,
     invariant,
-    multiple,
     precondition,
     rule,
 )
 
 from mingxiao.sheetdb import Database
-from tests.sheetdb.helpers import ID_HEADER, VOID_HEADER, find_row, hand_edit, header_col, open_small, rows_calamine
+from tests.sheetdb.helpers import (
+    ID_HEADER,
+    VOID_HEADER,
+    find_row,
+    hand_edit,
+    header_col,
+    open_small,
+    rows_calamine,
+)
 
 TITLE = "导师"
 # The fields the machine edits: key → (header, values a web form or a person may enter).
@@ -55,14 +61,14 @@ def same(a: Any, b: Any) -> bool:
 class WorkbookMachine(RuleBasedStateMachine):
     """The engine on a real workbook against a dict model."""
 
-    ids = Bundle("ids")
-
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="sheetdb-model-"))
         self.db: Database = open_small(self.folder)
         self.file: dict[str, dict[str, Any]] = {}  # rows in the workbook, in order
-        self.pending: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []  # kind, id, mine, base
+        self.pending: list[
+            tuple[str, str, dict[str, Any], dict[str, Any]]
+        ] = []  # kind, id, mine, base
         self.acked: list[str] = []
         self.parked = 0
 
@@ -86,34 +92,38 @@ class WorkbookMachine(RuleBasedStateMachine):
         return [rid for rid, v in self.view().items() if not v["voided"]]
 
     # -- rules ----------------------------------------------------------------------------
-    @initialize(target=ids, rows=st.lists(st.tuples(*(st.sampled_from(v) for _h, v in FIELDS.values())), min_size=1, max_size=3))
-    def start_with_synced_rows(self, rows: list[tuple[Any, ...]]) -> Any:
+    @initialize(
+        rows=st.lists(
+            st.tuples(*(st.sampled_from(v) for _h, v in FIELDS.values())), min_size=1, max_size=3
+        )
+    )
+    def start_with_synced_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """A workbook that already holds a few rows, so hand edits can start at once."""
         assert self.db.table("mentors").all() == []
-        ids = [self.insert(*row) for row in rows]
+        for row in rows:
+            self.insert(*row)
         self.sync()
-        return multiple(*ids)
 
     @rule(
-        target=ids,
         name=st.sampled_from(FIELDS["name"][1]),
         organisation=st.sampled_from(FIELDS["organisation"][1]),
         age=st.sampled_from(FIELDS["age"][1]),
         level=st.sampled_from(FIELDS["level"][1]),
     )
-    def insert(self, name: str, organisation: str, age: int | None, level: str | None) -> str:
+    def insert(self, name: str, organisation: str, age: int | None, level: str | None) -> None:
         values = {"name": name, "organisation": organisation, "age": age, "level": level}
         rec = self.db.table("mentors").insert(values, user="web")
         assert rec.syncing and rec.id not in self.view()
         self.acked.append(rec.id)
         self.pending.append(("insert", rec.id, {**values, "voided": False}, {}))
-        return rec.id
 
     @precondition(lambda self: bool(self.visible()))
     @rule(field=st.sampled_from(sorted(FIELDS)), data=st.data())
     def update(self, field: str, data: st.DataObject) -> None:
         rid = data.draw(st.sampled_from(self.visible()), label="row")
-        self.update_field(rid, field, data.draw(st.sampled_from(FIELDS[field][1]), label="new value"))
+        self.update_field(
+            rid, field, data.draw(st.sampled_from(FIELDS[field][1]), label="new value")
+        )
 
     def update_field(self, rid: str, field: str, new: Any) -> None:
         mentors = self.db.table("mentors")
@@ -139,17 +149,28 @@ class WorkbookMachine(RuleBasedStateMachine):
     @rule(data=st.data(), field=st.sampled_from(sorted(HAND_VALUES)))
     def hand_edit(self, data: st.DataObject, field: str) -> None:
         rid = data.draw(st.sampled_from(sorted(self.file)), label="row")
-        self.edit_cell(rid, field, data.draw(st.sampled_from(HAND_VALUES[field]), label="hand value"))
+        self.edit_cell(
+            rid, field, data.draw(st.sampled_from(HAND_VALUES[field]), label="hand value")
+        )
 
     def web_edits_in_flight(self) -> list[tuple[str, str]]:
-        return sorted({(rid, f) for kind, rid, mine, _ in self.pending if kind == "update" and rid in self.file for f in mine})
+        return sorted(
+            {
+                (rid, f)
+                for kind, rid, mine, _ in self.pending
+                if kind == "update" and rid in self.file
+                for f in mine
+            }
+        )
 
     @precondition(lambda self: bool(self.web_edits_in_flight()))
     @rule(data=st.data())
     def hand_edit_a_field_the_web_is_saving(self, data: st.DataObject) -> None:
         """Someone in Excel changes the very cell a web save is waiting to write."""
         rid, field = data.draw(st.sampled_from(self.web_edits_in_flight()), label="cell")
-        self.edit_cell(rid, field, data.draw(st.sampled_from(HAND_VALUES[field]), label="hand value"))
+        self.edit_cell(
+            rid, field, data.draw(st.sampled_from(HAND_VALUES[field]), label="hand value")
+        )
 
     @precondition(lambda self: any(rid in self.file for rid in self.visible()))
     @rule(data=st.data(), same_field=st.booleans())
@@ -157,9 +178,17 @@ class WorkbookMachine(RuleBasedStateMachine):
         """Form loaded, web save acknowledged, then Excel saves a change, then the sync runs."""
         rid = data.draw(st.sampled_from([r for r in self.visible() if r in self.file]), label="row")
         web_field = data.draw(st.sampled_from(sorted(FIELDS)), label="web field")
-        hand_field = web_field if same_field else data.draw(st.sampled_from(sorted(FIELDS)), label="hand field")
-        self.update_field(rid, web_field, data.draw(st.sampled_from(FIELDS[web_field][1]), label="web value"))
-        self.edit_cell(rid, hand_field, data.draw(st.sampled_from(FIELDS[hand_field][1]), label="hand value"))
+        hand_field = (
+            web_field
+            if same_field
+            else data.draw(st.sampled_from(sorted(FIELDS)), label="hand field")
+        )
+        self.update_field(
+            rid, web_field, data.draw(st.sampled_from(FIELDS[web_field][1]), label="web value")
+        )
+        self.edit_cell(
+            rid, hand_field, data.draw(st.sampled_from(FIELDS[hand_field][1]), label="hand value")
+        )
         self.sync()
 
     def edit_cell(self, rid: str, field: str, value: Any) -> None:

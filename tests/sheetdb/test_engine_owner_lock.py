@@ -71,7 +71,9 @@ def test_saves_wait_while_the_workbook_is_open_and_apply_after_it_closes(
     assert all(not mentors.get(r.id).syncing for r in added)
 
 
-def test_owner_file_blocks_the_first_write_to_a_fresh_workbook_too(tmp_path: Path, db: Database) -> None:
+def test_owner_file_blocks_the_first_write_to_a_fresh_workbook_too(
+    tmp_path: Path, db: Database
+) -> None:
     (tmp_path / "~$w.xlsx").write_bytes(b"")
     rec = db.table("nominations").insert({"name": "张三"})
     before = (tmp_path / "w.xlsx").read_bytes()
@@ -100,7 +102,9 @@ def test_background_flusher_applies_once_the_owner_file_goes_away(tmp_path: Path
         db.close()
 
 
-def test_a_restarted_process_still_applies_what_was_saved_while_blocked(tmp_path: Path, db: Database) -> None:
+def test_a_restarted_process_still_applies_what_was_saved_while_blocked(
+    tmp_path: Path, db: Database
+) -> None:
     (tmp_path / "~$w.xlsx").write_bytes(b"")
     rec = db.table("mentors").insert({"name": "王老师", "organisation": "A"})
     db.sync()
