@@ -80,6 +80,16 @@ def defaults() -> dict[str, Any]:
         "MAIL_USE_SSL": False,
         "MAIL_DEFAULT_SENDER": None,
         "MAIL_TIMEOUT": 10,
+        # Password reset links: scheme://host the emailed link starts with (None = the request's)
+        "BASE_URL": None,
+        # Accounts: the credential store (None = <instance>/credentials.sqlite3) and login
+        # throttling, counted in that store so the limits hold across gunicorn workers
+        "CREDENTIALS_PATH": None,
+        "LOGIN_MAX_FAILURES_PER_EMAIL": 5,  # failed logins per email inside the window
+        "LOGIN_MAX_FAILURES_PER_IP": 20,  # failed logins per client address inside the window
+        "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds
+        # Policy: the status of a refused *record* (404 does not confirm the id exists; or 403)
+        "POLICY_RECORD_DENIAL_STATUS": 404,
     }
 
 

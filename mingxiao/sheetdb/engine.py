@@ -474,7 +474,8 @@ class Database:
         self._flusher: threading.Thread | None = None
         self._flusher_pid: int | None = None
         self._last_write = 0.0
-        self.affinity_delay = 0.5
+        self.affinity_delay = 1.5  # > min_save_interval: the warm writer goes first
+        self.min_save_interval = 1.0
         self.write_cache_seconds = 30.0
 
     # -- public helpers ---------------------------------------------------------------
@@ -584,6 +585,8 @@ class Database:
 
     def _check_writable(self, key: str) -> None:
         sd = self._known_snapshot().sheets[key]
+        if sd.readonly or self._read_error:
+            sd = self.snapshot().sheets[key]  # fixed by hand since? re-read before refusing
         if self._read_error:
             raise SheetReadOnly(N_("工作簿暂时无法读取，不能保存：{reason}"), reason=self._read_error)
         if sd.readonly:
@@ -787,12 +790,17 @@ class Database:
         """Sync until nothing is pending; if another process holds the lock, retry shortly."""
         deadline = time.monotonic() + max(5.0, self.idle_interval * 3)
         warm = getattr(self.backend, "has_write_cache", None)
-        if warm is not None and not warm():
-            # The process that wrote last still holds the workbook in memory and writes far
-            # faster: give it the first chance before loading the workbook here.
-            time.sleep(self.affinity_delay)
         while self._needs_sync() and not self._stop.is_set() and time.monotonic() < deadline:
-            result = self.sync(blocking=False)
+            # Group commit paced across processes: at most one save per min_save_interval.
+            # A process without the workbook in memory waits longer, so the process that
+            # wrote last (and writes far faster) keeps the writer role while it is busy.
+            last = float(self.journal.get_meta("last_write_at") or 0)
+            delay = self.min_save_interval + (0 if warm is None or warm() else self.affinity_delay)
+            wait = last + delay - time.time()
+            if wait > 0:
+                time.sleep(min(wait, 0.5))
+                continue
+            result = self.sync(blocking=False, max_saves=1)
             if result is None:  # someone else is writing: they may not see our ops, so retry
                 time.sleep(0.1)
                 continue
@@ -810,10 +818,11 @@ class Database:
         self.journal.close()
 
     # -- sync (group commit) --------------------------------------------------------------
-    def sync(self, *, blocking: bool = True) -> SyncResult | None:
+    def sync(self, *, blocking: bool = True, max_saves: int | None = None) -> SyncResult | None:
         """Apply pending operations in batches, one workbook save per batch.
 
         Returns None when ``blocking=False`` and another process holds the write lock.
+        ``max_saves`` bounds the saves of this call (the flusher paces itself with 1).
         """
         lock = self.backend.lock()
         try:
@@ -835,7 +844,7 @@ class Database:
                 total.blocked, total.error = r.blocked, r.error
                 if r.blocked or r.error or (r.applied == 0 and r.parked == 0):
                     break
-                if not self.journal.count("pending"):
+                if not self.journal.count("pending") or (max_saves is not None and total.saves >= max_saves):
                     break
         finally:
             lock.release()
@@ -931,6 +940,7 @@ class Database:
                 )
             self.journal.set_meta(con, "known_version", dumps(_token(version)))
             self.journal.set_meta(con, "last_sync", stamp)
+            self.journal.set_meta(con, "last_write_at", repr(time.time()))
             self.journal.set_meta(con, "blocked", None)
             self.journal.set_meta(con, "last_error", None)
         with self._lock:
@@ -945,6 +955,15 @@ class Database:
             known[(r["sheet"], r["record_id"])] = (loads(r["values_json"]), set(loads(r["app_fields"])))
         baseline = self.journal.get_meta("baseline") is not None
         pending_inserts = {(op.sheet, op.record_id) for op in pending if op.kind == "insert"}
+        # Values our own pending operations would write: after a crash between the workbook
+        # save and the journal commit they are already in the file, and they are web edits
+        # (audited when the operation is applied), not direct edits.
+        ours: dict[tuple[str, str], dict[str, Any]] = {}
+        for op in pending:
+            if op.kind == "update":
+                ours.setdefault((op.sheet, op.record_id), {}).update(op.values)
+            elif op.kind == "void":
+                ours.setdefault((op.sheet, op.record_id), {})["voided"] = True
         stamp = now_iso()
         audit: list[dict[str, Any]] = []
         new_state: dict[tuple[str, str], tuple[dict[str, Any], set[str]]] = {}
@@ -967,7 +986,10 @@ class Database:
                 changed = [f for f in sd.schema.keys if not same_value(old_values.get(f), values.get(f))]
                 if not changed:
                     continue
+                mine = ours.get(k, {})
                 for f in changed:
+                    if f in TIMESTAMP_FIELDS and mine or (f in mine and same_value(mine[f], values.get(f))):
+                        continue
                     audit.append(dict(source="sheet", sheet=key, record_id=rid, field=f, old=old_values.get(f), new=values.get(f)))
                     if f in app_fields and f not in TIMESTAMP_FIELDS:
                         reverted.append({"sheet": key, "id": rid, "field": f, "app_value": old_values.get(f), "sheet_value": values.get(f)})
@@ -1150,8 +1172,9 @@ class _Plan:
         if op.kind == "insert":
             if current is not None:
                 # Already in the workbook: a retry after a crash (same content) or a real clash.
-                if all(same_value(current.get(k), v) for k, v in op.values.items() if k not in ("created_at", "updated_at")):
-                    self.applied.append(op)
+                if all(same_value(current.get(k), v) for k, v in op.values.items() if k not in TIMESTAMP_FIELDS):
+                    self.applied.append(op)  # a retry after a crash: audit it as the web insert it is
+                    self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=None, old=None, new=None, op_seq=op.seq, note="新增"))
                 else:
                     self._park(op, _park_detail("id_taken", N_("编号 {id} 已被表格中的另一行使用"), op.record_id))
                 return
@@ -1175,9 +1198,11 @@ class _Plan:
             base = op.base or {}
             changes = {}
             conflicts = []
+            already: dict[str, Any] = {}  # the sheet holds mine already (a crash retry, or the same edit)
             for f, mine in op.values.items():
                 theirs = current.get(f)
                 if same_value(theirs, mine):
+                    already[f] = mine
                     continue
                 if same_value(theirs, base.get(f)):
                     changes[f] = mine
@@ -1186,6 +1211,8 @@ class _Plan:
             if conflicts:
                 self._park(op, _conflict_detail(conflicts))
                 return
+            for f, v in already.items():
+                self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=f, old=base.get(f), new=v, op_seq=op.seq))
             if not changes:
                 self.applied.append(op)
                 return

@@ -249,7 +249,7 @@ def _parse_sheet(
     id_index = hmap.get("id")
     first_row_of: dict[str, int] = {}
     for rowno, cells in raw.data_rows():
-        if not any(v not in (None, "") for v in cells):
+        if not any(v is not None and not (isinstance(v, str) and not v.strip()) for v in cells):
             continue  # blank row: people leave gaps, that's fine
         values: dict[str, Any] = {}
         row_problems: list[Problem] = []

@@ -344,7 +344,7 @@ class XlsxBackend:
             f"工作簿 {self.path.name} 在读取期间不断被修改（可能有程序正在反复保存它）：请稍后重试。"
         )
 
-    def _save_atomic(self, wb: Any, expect: Hashable | None) -> None:
+    def _save_atomic(self, wb: Any, expect: Hashable | None) -> Hashable:
         """Save ``wb`` over the workbook atomically; the original stays intact on any failure.
 
         ``expect``: the change token the workbook had when it was loaded; if the file moved
@@ -370,6 +370,10 @@ class XlsxBackend:
                     os.chmod(tmp_name, mode)
                 except OSError:
                     pass
+            # The token of what we wrote, taken before the rename (which keeps mtime, size and
+            # inode): a person saving right after our replace must show up as a new version.
+            st = os.stat(tmp_name)
+            written: Hashable = (st.st_mtime_ns, st.st_size, st.st_ino)
             if expect is not None and self.version() != expect:
                 raise WriteBlocked(
                     f"工作簿 {self.path.name} 在本次写入期间被其他人修改并保存：修改仍在待同步队列中，"
@@ -398,6 +402,7 @@ class XlsxBackend:
                 except OSError:
                     pass
         _fsync_dir(folder)  # best effort: the replace already happened, never report it as failed
+        return written
 
     def apply(self, batch: Batch) -> ApplyResult:
         """Write ``batch`` in one atomic save. Call with :meth:`lock` held.
@@ -419,8 +424,7 @@ class XlsxBackend:
                 f"无法把修改写入工作簿 {self.path.name}（{type(exc).__name__}: {exc}）：原文件未被改动，"
                 "修改仍在待同步队列中；请把这条信息告诉管理员。"
             ) from exc
-        self._save_atomic(wb, expect=token)
-        version = self.version()
+        version = self._save_atomic(wb, expect=token)
         self._write_cache = (version, wb)
         return ApplyResult(version=version, missing=missing)
 

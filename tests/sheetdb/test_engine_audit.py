@@ -244,10 +244,6 @@ def test_reapply_in_a_later_second_parks_nothing(
     assert db.conflicts() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug 6: the change token is taken after os.replace, so a hand save right after ours is taken for ours",
-)
 def test_hand_save_right_after_our_save_is_still_audited(
     db: Database, workbook: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

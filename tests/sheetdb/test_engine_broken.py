@@ -222,9 +222,6 @@ def test_blank_rows_in_the_middle_are_skipped_and_do_not_receive_new_rows(
     assert all(ws.cell(row=r, column=1).value is None for r in (3, 4))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine bug 7: a whitespace-only row is taken for a record and given an id"
-)
 def test_a_row_with_only_spaces_is_blank(db: Database, book: Path) -> None:
     with hand_edit(book, TITLE) as ws:
         ws.cell(

@@ -150,10 +150,6 @@ def test_crash_after_save_before_journal_commit_keeps_the_data_exact(
     assert db.status()["pending"] == 0 and db.conflicts() == [] and db.incidents() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug 5: the app's own update is audited as a direct sheet edit after the crash",
-)
 def test_crash_after_save_before_journal_commit_does_not_invent_hand_edits(
     crashed_after_save: dict,
 ) -> None:
@@ -161,9 +157,6 @@ def test_crash_after_save_before_journal_commit_does_not_invent_hand_edits(
     assert [(e["record_id"], e["field"]) for e in db.audit(source="sheet")] == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine bug 5: retried operations lose (or double) their web audit entries"
-)
 def test_crash_after_save_before_journal_commit_audits_each_web_operation_once(
     crashed_after_save: dict,
 ) -> None:
