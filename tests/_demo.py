@@ -37,6 +37,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask, url_for
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
 from app import create_app
@@ -167,11 +168,12 @@ ROUTE_SAMPLES: dict[str, dict[str, Sample]] = {
 
 
 def sample(endpoint: str, variant: str = "") -> Sample:
-    """The sample of ``endpoint`` (variant), or the empty one for a route without parameters."""
+    """The sample of ``endpoint``: the named variant, else the default ("" or the first one),
+    else the empty sample of a route without parameters."""
     variants = ROUTE_SAMPLES.get(endpoint, {})
     if variant:
         return variants[variant]
-    return variants.get("", Sample())
+    return variants.get("") or next(iter(variants.values()), Sample())
 
 
 def route_methods(app: Flask) -> set[tuple[str, str]]:
@@ -211,6 +213,27 @@ def is_login_redirect(response: TestResponse) -> bool:
         return False
     parts = urlsplit(response.headers.get("Location", ""))
     return parts.path == "/auth/login" and "next" in parse_qs(parts.query)
+
+
+def edit_cell(workbook: Path, title: str, record_id: str, header: str, value: Any) -> str:
+    """Type ``value`` into a cell of the workbook as a person in Excel would; returns its address.
+
+    The row is found by its id (column 编号), the column by its header (row 1); the file is
+    saved beside the workbook and moved over it, like Office's own save.
+    """
+    wb = load_workbook(workbook)
+    ws = wb[title]
+    headers = {cell.value: cell.column for cell in ws[1] if cell.value}
+    id_col = headers["编号"]
+    for row in ws.iter_rows(min_row=2):
+        if str(row[id_col - 1].value) == record_id:
+            cell = ws.cell(row=row[0].row, column=headers[header])
+            cell.value = value
+            tmp = workbook.with_name("edited.xlsx.tmp")
+            wb.save(tmp)
+            tmp.replace(workbook)
+            return f"{title}!{cell.coordinate}"
+    raise AssertionError(f"{record_id} is not in {title}")
 
 
 # -- the template ----------------------------------------------------------------------------

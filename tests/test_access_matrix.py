@@ -25,7 +25,14 @@ from typing import Any
 
 import pytest
 
-from tests._demo import ROLES, ROUTE_SAMPLES, World, is_login_redirect, route_arguments, route_methods
+from tests._demo import (
+    ROLES,
+    ROUTE_SAMPLES,
+    World,
+    is_login_redirect,
+    route_arguments,
+    route_methods,
+)
 
 pytest_plugins = ["tests._demo"]
 

@@ -923,6 +923,18 @@ class Database:
     def _finish(self, plan: _Plan, version: Hashable) -> None:
         stamp = now_iso()
         with self.journal.tx() as con:
+            for (sheet, old_id), new_id in plan.rekeyed.items():
+                # The row now lives under new_id: so do its insert and every later operation.
+                first = min(op.seq for op in plan.applied if op.sheet == sheet and op.record_id == new_id)
+                con.execute(
+                    "UPDATE ops SET record_id=? WHERE sheet=? AND record_id=? AND seq>=? AND status IN ('pending','parked')",
+                    (new_id, sheet, old_id, first),
+                )
+                row = con.execute("SELECT values_json FROM ops WHERE seq=?", (first,)).fetchone()
+                con.execute(
+                    "UPDATE ops SET record_id=?, values_json=? WHERE seq=?",
+                    (new_id, dumps({**(loads(row["values_json"]) or {}), "id": new_id}), first),
+                )
             for op in plan.applied:
                 con.execute("UPDATE ops SET status='applied', applied_at=? WHERE seq=?", (stamp, op.seq))
             for op, detail in plan.parked:
@@ -980,7 +992,7 @@ class Database:
                 if prev is None:
                     new_state[k] = (values, set())
                     if baseline and k not in pending_inserts:
-                        audit.append(dict(source="sheet", sheet=key, record_id=rid, field=None, old=None, new=None, note="在表格中新增了这一行"))
+                        audit.append(dict(source="sheet", sheet=key, record_id=rid, field=None, old=None, new=None, note=N_("在表格中新增了这一行")))
                     continue
                 old_values, app_fields = prev
                 changed = [f for f in sd.schema.keys if not same_value(old_values.get(f), values.get(f))]
@@ -1001,7 +1013,7 @@ class Database:
             if k not in seen and k[0] in present
         ]
         for item in vanished:
-            audit.append(dict(source="sheet", sheet=item["sheet"], record_id=item["id"], field=None, old=None, new=None, note="在表格中删除了这一行"))
+            audit.append(dict(source="sheet", sheet=item["sheet"], record_id=item["id"], field=None, old=None, new=None, note=N_("在表格中删除了这一行")))
         app_vanished = [v for v in vanished if v["app_written"]]
         with self.journal.tx() as con2:
             for entry in audit:
@@ -1143,6 +1155,7 @@ class _Plan:
         self.appended: dict[tuple[str, str], Operation] = {}
         self._update_index: dict[tuple[str, str], int] = {}
         self._by_title = {s.title: s.key for s in db.schemas}
+        self.rekeyed: dict[tuple[str, str], str] = {}  # (sheet, taken id) → the id used instead
         self._app_fields: dict[tuple[str, str], set[str]] | None = None
 
     def _app_fields_of(self, key: tuple[str, str]) -> set[str]:
@@ -1161,10 +1174,23 @@ class _Plan:
     def _cells(self, schema: SheetSchema, values: dict[str, Any]) -> dict[str, Any]:
         return {schema.column(k).header: to_cell(schema.column(k), v) for k, v in values.items() if k in schema.keys}
 
+    def _fresh_id(self, sd: SheetData) -> str:
+        """A new engine id for ``sd`` that no row in the workbook or this batch uses."""
+        ckey = _counter_key(sd.schema, self.db.today())
+        with self.db.journal.tx() as con:
+            while True:
+                n = self.db.journal.next_seq(con, ckey, sd.max_seq.get(ckey, 0) + 1)
+                rid = _format_id(sd.schema, ckey, n)
+                if rid not in sd.records and (sd.schema.key, rid) not in self.working:
+                    return rid
+
     def add(self, op: Operation) -> None:
         sd = self.snap.sheets.get(op.sheet)
         if sd is None or sd.readonly:
             return  # stays pending until the sheet is writable again
+        moved = self.rekeyed.get((op.sheet, op.record_id))
+        if moved:  # a later operation on a row whose id had to change in this batch
+            op = replace(op, record_id=moved)
         schema = sd.schema
         key = (op.sheet, op.record_id)
         current = self._current(op.sheet, op.record_id)
@@ -1174,17 +1200,23 @@ class _Plan:
                 # Already in the workbook: a retry after a crash (same content) or a real clash.
                 if all(same_value(current.get(k), v) for k, v in op.values.items() if k not in TIMESTAMP_FIELDS):
                     self.applied.append(op)  # a retry after a crash: audit it as the web insert it is
-                    self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=None, old=None, new=None, op_seq=op.seq, note="新增"))
-                else:
-                    self._park(op, _park_detail("id_taken", N_("编号 {id} 已被表格中的另一行使用"), op.record_id))
-                return
+                    self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=None, old=None, new=None, op_seq=op.seq, note=N_("新增")))
+                    return
+                # Someone typed a row with this id by hand meanwhile. The id is the engine's,
+                # not user data: give the acknowledged row a fresh one rather than lose it.
+                old_id = op.record_id
+                new_id = self._fresh_id(sd)
+                self.rekeyed[(op.sheet, old_id)] = new_id
+                op = replace(op, record_id=new_id, values={**op.values, "id": new_id})
+                key = (op.sheet, new_id)
+                self.audit.append(dict(source="system", user=op.user, sheet=op.sheet, record_id=new_id, field="id", old=old_id, new=new_id, op_seq=op.seq, note=N_("编号已被表格中的另一行占用，已改用新编号")))
             values = dict(op.values)
             self.batch.appends.append((schema.title, self._cells(schema, values)))
             rec = Record(values, sheet=op.sheet)
             self.working[key] = rec
             self.appended[key] = op
             self.applied.append(op)
-            self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=None, old=None, new=None, op_seq=op.seq, note="新增"))
+            self.audit.append(dict(source="web", user=op.user, sheet=op.sheet, record_id=op.record_id, field=None, old=None, new=None, op_seq=op.seq, note=N_("新增")))
             self.rowstate[key] = (values, {k for k, v in values.items() if v not in (None, "")})
             return
         if current is None:

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from mingxiao.sheetdb import Database
-from tests.sheetdb.helpers import ID_HEADER, VOID_HEADER, open_small, row_by_id, rows_openpyxl
+from mingxiao.sheetdb import Database, open_database
+from tests.sheetdb.helpers import (
+    ID_HEADER,
+    VOID_HEADER,
+    open_small,
+    row_by_id,
+    rows_openpyxl,
+    write_schemas,
+)
 
 TITLE = "导师"
 OWNER_FILES = ["~$w.xlsx", ".~lock.w.xlsx#"]
@@ -114,3 +121,27 @@ def test_a_restarted_process_still_applies_what_was_saved_while_blocked(
     again.sync()
     assert [r[ID_HEADER] for r in rows_openpyxl(tmp_path / "w.xlsx", TITLE)] == [rec.id]
     again.close()
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["~$mingxiao.xlsx", "~$ngxiao.xlsx", ".~lock.mingxiao.xlsx#", ".~mingxiao.xlsx"],
+    ids=["excel", "office-short-name", "libreoffice", "wps"],
+)
+def test_owner_files_of_the_default_workbook_name_block_writes(tmp_path: Path, owner: str) -> None:
+    schema_dir = write_schemas(tmp_path / "schemas")
+    db = open_database(
+        instance=tmp_path, schema_dir=schema_dir, autoflush=False
+    )  # instance/mingxiao.xlsx
+    db.init()
+    workbook = tmp_path / "mingxiao.xlsx"
+    (tmp_path / owner).write_bytes(b"")
+    before = workbook.read_bytes()
+    db.table("mentors").insert({"name": "王老师", "organisation": "A"})
+    db.sync()
+    assert workbook.read_bytes() == before
+    assert owner in (db.status()["blocked"] or "")
+    (tmp_path / owner).unlink()
+    db.sync()
+    assert len(rows_openpyxl(workbook, TITLE)) == 1
+    db.close()
