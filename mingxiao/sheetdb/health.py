@@ -12,7 +12,8 @@ from typing import Any
 from .types import N_
 
 SHEET_MESSAGES: dict[str, str] = {
-    "missing_tab": N_("工作表“{title}”不存在{hint}"),
+    "missing_tab": N_("工作表“{title}”不存在"),
+    "renamed_tab": N_("工作表“{title}”不存在（可能被改名为“{renamed}”）"),
     "missing_header": N_("工作表“{title}”缺少表头“{header}”"),
     "missing_required_header": N_("工作表“{title}”缺少必需的表头“{header}”，该表暂时只读"),
     "duplicate_header": N_("工作表“{title}”有两列都叫“{header}”，系统只使用第一列"),
@@ -23,6 +24,7 @@ SHEET_MESSAGES: dict[str, str] = {
 }
 SHEET_FIXES: dict[str, str] = {
     "missing_tab": N_("请把工作表改回原名，或运行“flask --app app sheets init”重新创建"),
+    "renamed_tab": N_("请把工作表“{renamed}”改回“{title}”"),
     "missing_header": N_("请把表头改回原名；系统下次写入时会在末尾补上该列"),
     "missing_required_header": N_("请把表头改回原名（第 1 行），改好后自动恢复可写"),
     "duplicate_header": N_("请删除或改名多余的一列"),

@@ -214,8 +214,11 @@ def parse_workbook(schemas: SchemaSet, version: Hashable, tabs: dict[str, RawShe
         raw = tabs.get(schema.title)
         if raw is None:
             renamed = _similar_tab(schema, tabs, known_titles)
-            hint = f"（可能被改名为“{renamed}”）" if renamed else ""
-            p = sheet_problem("missing_tab", schema.title, hint=hint)
+            p = (
+                sheet_problem("renamed_tab", schema.title, renamed=renamed)
+                if renamed
+                else sheet_problem("missing_tab", schema.title)
+            )
             sd = SheetData(schema=schema, present=False, problems=[p], readonly=p.message)
             sheets[key] = sd
             all_problems.append(p)

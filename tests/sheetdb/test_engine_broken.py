@@ -372,7 +372,7 @@ def test_renamed_tab_is_reported_with_a_hint_naming_the_new_title(db: Database, 
     with hand_edit(book) as wb:
         wb[TITLE].title = "导师名单"
     problems = survey(db)
-    missing = [p for p in problems if p.code == "missing_tab"]
+    missing = [p for p in problems if p.code == "renamed_tab"]
     assert len(missing) == 1 and "导师名单" in missing[0].message and TITLE in missing[0].message
     assert db.table("mentors").all() == []
     with pytest.raises(SheetReadOnly):
