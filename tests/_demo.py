@@ -236,6 +236,21 @@ def edit_cell(workbook: Path, title: str, record_id: str, header: str, value: An
     raise AssertionError(f"{record_id} is not in {title}")
 
 
+def read_row(workbook: Path, title: str, record_id: str) -> dict[str, Any] | None:
+    """The row of ``record_id`` in the workbook file itself, header → cell value (None if absent)."""
+    wb = load_workbook(workbook, read_only=True)
+    try:
+        rows = wb[title].iter_rows(values_only=True)
+        headers = list(next(rows))
+        id_col = headers.index("编号")
+        for row in rows:
+            if row and str(row[id_col]) == record_id:
+                return dict(zip(headers, row, strict=False))
+        return None
+    finally:
+        wb.close()
+
+
 # -- the template ----------------------------------------------------------------------------
 
 

@@ -30,7 +30,8 @@ from tests.test_access_matrix import ACCESS
 
 pytest_plugins = ["tests._demo"]
 
-CATALOGUE = Path(__file__).resolve().parents[1] / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 LANGS = {"zh_CN": "zh-CN", "en": "en"}
 URL_ATTRS = {"href", "src", "action", "formaction"}
 READ_ATTRS = {"title", "aria-label", "placeholder", "alt"}  # attributes people read
@@ -38,22 +39,24 @@ PLACEHOLDER = re.compile(r"%\\\(\w+\\\)[sd]|\\\{\w*\\\}")
 
 
 def _msgid_patterns() -> tuple[set[str], re.Pattern[str] | None]:
-    """The catalogue's translated msgids: plain ones as a set, ones with placeholders as a regex."""
-    with CATALOGUE.open("rb") as fh:
-        catalog = read_po(fh)
+    """Every Chinese msgid of the template and the English catalogue, translated or not (an
+    empty msgstr is exactly what shows up untranslated): plain ones as a set, ones with
+    placeholders as one regex."""
+    msgids: set[str] = set()
+    for path in (TRANSLATIONS / "messages.pot", TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"):
+        with path.open("rb") as fh:
+            for message in read_po(fh):
+                ids = message.id if isinstance(message.id, tuple) else (message.id,)
+                msgids.update(i for i in ids if i and CJK.search(i))
     plain: set[str] = set()
     patterns: list[str] = []
-    for message in catalog:
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        for msgid in ids:
-            if not msgid or not message.string:
-                continue
-            escaped = re.escape(msgid)
-            if PLACEHOLDER.search(escaped):
-                patterns.append(PLACEHOLDER.sub(".+?", escaped))
-            else:
-                plain.add(msgid)
-    return plain, re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+    for msgid in msgids:
+        escaped = re.escape(msgid)
+        if PLACEHOLDER.search(escaped):
+            patterns.append(PLACEHOLDER.sub(".+?", escaped))
+        else:
+            plain.add(msgid)
+    return plain, re.compile("|".join(f"(?:{p})" for p in sorted(patterns))) if patterns else None
 
 
 MSGIDS, MSGID_PATTERNS = _msgid_patterns()
@@ -147,7 +150,7 @@ def check_page(world: World, role: str, lang: str, url: str, response: Any) -> N
     assert page.lang == LANGS[lang], f"{where}: <html lang={page.lang!r}>"
     if lang == "en":
         assert not untranslated(page.read_texts()), f"{where}: untranslated {untranslated(page.read_texts())}"
-        assert page.title and not re.search(r"[\u4e00-\u9fff]", page.title), (
+        assert page.title and not CJK.search(page.title), (
             f"{where}: title {page.title!r}"
         )
     assert not residue(html, page), f"{where}: template residue {residue(html, page)}"

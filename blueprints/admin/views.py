@@ -119,6 +119,8 @@ def incident(incident_id: int, action: str) -> Any:
             n = db.reapply_incident(incident_id, user=current_user.email)
             flash(_("已从日志重新排队 %(n)d 项修改。", n=n), "success")
         else:
+            if not any(inc["id"] == incident_id for inc in db.incidents()):  # open ones only
+                raise RecordNotFound(str(incident_id))
             db.dismiss_incident(incident_id, user=current_user.email)
             flash(_("已忽略该提醒。"), "info")
     except RecordNotFound:

@@ -871,6 +871,13 @@ class Database:
         self._read_error = None
         if reloaded:
             self._raise_counters(snap)
+        warm = getattr(self.backend, "warm_write_cache", None)
+        if warm is not None and self.journal.count("pending"):
+            try:
+                warm()  # slow on a cold start: take the pending list only after it
+            except (WorkbookError, WriteBlocked) as exc:
+                self._note_error(str(exc))
+                return SyncResult(error=str(exc))
         pending = self.journal.ops("pending", limit=self.batch_max)
         if dumps(_token(version)) != self.journal.get_meta("known_version"):
             self._audit_external(snap, pending)

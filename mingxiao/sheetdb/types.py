@@ -31,6 +31,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 TRUE_WORDS = {"是", "true", "yes", "y", "1", "√", "✓", "对"}
 FALSE_WORDS = {"否", "false", "no", "n", "0", "×", "✗", "不"}
+CELL_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+MAX_CELL_TEXT = 32767  # Excel's limit for one cell
 GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 GB11643_CHECK = "10X98765432"
 
@@ -242,6 +244,13 @@ def coerce_input(col: Column, value: Any, choices: tuple[str, ...] = ()) -> Any:
             if col.type in ("phone", "id_card", "id"):
                 raise InputError(N_("“{header}”必须以文本形式提交"), header=col.header)
             value = str(value)
+        # Invisible control characters (pasted from other programs) cannot live in a cell:
+        # drop them here, so the journal holds exactly what the workbook will hold.
+        value = CELL_UNSAFE_CHARS.sub("", value)
+        if len(value) > MAX_CELL_TEXT:
+            raise InputError(
+                N_("“{header}”太长了：一个单元格最多 {max} 字，当前 {n} 字"), header=col.header, max=MAX_CELL_TEXT, n=len(value)
+            )
         if col.max_length and len(value) > col.max_length:
             raise InputError(N_("“{header}”最多 {max} 字，当前 {n} 字"), header=col.header, max=col.max_length, n=len(value))
         if col.type == "enum" and choices and value not in choices:

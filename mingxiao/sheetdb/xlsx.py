@@ -315,6 +315,22 @@ class XlsxBackend:
         """True when this process holds the workbook as last saved (its next write is cheap)."""
         return self._write_cache is not None and self._write_cache[0] == self.version()
 
+    def _sweep_temp_files(self, older_than: float = 600.0) -> None:
+        """Remove temp files a killed writer left beside the workbook (call with the lock held)."""
+        now = time.time()
+        for tmp in self.path.parent.glob(f".{self.path.stem}.*.xlsx"):
+            try:
+                if now - tmp.stat().st_mtime > older_than:
+                    tmp.unlink()
+            except OSError:
+                pass
+
+    def warm_write_cache(self) -> None:
+        """Load the workbook for writing now (call with the lock held), so that operations
+        acknowledged while it loads still make it into the coming save."""
+        if not self.has_write_cache():
+            self._write_cache = self._load_for_write()
+
     def drop_write_cache(self) -> None:
         """Forget the cached openpyxl workbook (frees its memory)."""
         self._write_cache = None
@@ -416,6 +432,7 @@ class XlsxBackend:
         reason = self.blocked_reason()
         if reason:
             raise WriteBlocked(reason)
+        self._sweep_temp_files()
         token, wb = self._load_for_write()
         try:
             missing = _apply_batch(wb, batch)

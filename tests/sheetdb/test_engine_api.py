@@ -455,10 +455,6 @@ def test_page_returns_the_same_rows_as_where_sliced(
         db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug 9: text a cell cannot hold is accepted and silently altered on write",
-)
 @pytest.mark.parametrize(
     "text", ["长" * 40_000, "第一行\x01第二行\x0b"], ids=["over-32767-chars", "control-chars"]
 )

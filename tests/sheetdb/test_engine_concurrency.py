@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -136,7 +137,9 @@ def test_threads_of_one_process_insert_concurrently_without_losing_rows(tmp_path
         try:
             mentors = db.table("mentors")
             for i in range(50):
-                acked[n].append(mentors.insert({"name": f"t{n}-{i}", "organisation": f"t{n}"}, user=f"t{n}").id)
+                acked[n].append(
+                    mentors.insert({"name": f"t{n}-{i}", "organisation": f"t{n}"}, user=f"t{n}").id
+                )
                 mentors.get(acked[n][-1])  # a read between writes, as a request would do
         except BaseException as exc:  # surfaced below: a thread must not die silently
             errors.append(exc)

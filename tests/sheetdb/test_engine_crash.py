@@ -174,3 +174,32 @@ def test_crash_after_save_before_journal_commit_audits_each_web_operation_once(
         ],
         key=str,
     )
+
+
+def test_a_surviving_process_applies_what_a_killed_writer_acknowledged(tmp_path: Path) -> None:
+    """No manual sync: the survivor's background flusher takes over the killed writer's work."""
+    open_small(tmp_path).close()
+    script = write_writer_script(tmp_path)
+    victim = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), "0", "victim", "0.01", "-", "0", "0.005"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=writer_env(),
+    )
+    survivor = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), "150", "survivor", "0.05", "-", "1", "0.01"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=writer_env(),
+    )
+    assert victim.stdout is not None and victim.stdout.readline() == b"ready\n"
+    time.sleep(1.0)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim_out, _ = victim.communicate()
+    survivor_out, survivor_err = survivor.communicate(timeout=180)
+    assert survivor.returncode == 0, survivor_err.decode(errors="replace")
+    assert survivor_out.decode().endswith("done\n")
+    acked = acknowledged(victim_out.decode()) + acknowledged(survivor_out.decode())
+    assert len(acknowledged(survivor_out.decode())) == 150
+    counts = Counter(ids_in_file(tmp_path / "w.xlsx", TITLE, reader=rows_calamine))
+    assert [rid for rid in acked if counts[rid] != 1] == []

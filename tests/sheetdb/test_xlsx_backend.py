@@ -727,3 +727,29 @@ def test_formula_scan_handles_shared_prefixed_and_unaddressed_cells(tmp_path: Pa
     with zipfile.ZipFile(path) as zf:
         assert _scan_formulas(zf, "a.xml") == {(2, 2), (3, 2)}
         assert _scan_formulas(zf, "b.xml") == {(1, 2), (7, 3)}
+
+
+def test_temp_files_left_by_a_killed_writer_are_swept_on_the_next_write(tmp_path: Path) -> None:
+    """A writer killed mid-save leaves `.name.<random>.xlsx`; the next write removes old ones."""
+    import os
+    import time
+
+    from mingxiao.sheetdb.backend import Batch
+    from mingxiao.sheetdb.xlsx import XlsxBackend
+
+    path = tmp_path / "w.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "导师"
+    wb.active.append(["编号", "姓名"])
+    wb.save(path)
+    stale = tmp_path / ".w.abc123.xlsx"
+    fresh = tmp_path / ".w.def456.xlsx"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"in progress")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    backend = XlsxBackend(path)
+    with backend.lock():
+        backend.apply(Batch(appends=[("导师", {"编号": "M0001", "姓名": "王老师"})]))
+    assert not stale.exists()
+    assert fresh.exists()  # another writer may be saving right now: young temp files stay
