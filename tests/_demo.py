@@ -352,13 +352,33 @@ def build_template(folder: Path) -> Samples:
 class Template:
     folder: Path
     samples: Samples
+    cookies: dict[str, str] = field(default_factory=dict)  # role → session cookie
+
+
+def sign_in_once(folder: Path) -> dict[str, str]:
+    """Sign every role in through the login form once; their session cookies stay valid in
+    every copy of the template (same secret key, same session versions)."""
+    app = make_app(folder)
+    try:
+        cookies = {}
+        for role, email in ROLE_EMAILS.items():
+            client = app.test_client()
+            response = AuthActions(client).login(email, DEMO_PASSWORD)
+            assert response.status_code == 302 and not is_login_redirect(response), role
+            cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+            assert cookie is not None, role
+            cookies[role] = cookie.value
+        return cookies
+    finally:
+        close_db(app)
 
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """The demo instance, built once per session (per xdist worker)."""
     folder = tmp_path_factory.mktemp("demo-template")
-    return Template(folder, build_template(folder))
+    samples = build_template(folder)
+    return Template(folder, samples, sign_in_once(folder))
 
 
 # -- a world per test ------------------------------------------------------------------------
@@ -371,6 +391,7 @@ class World:
         shutil.copytree(template.folder / "instance", folder / "instance")
         self.folder = folder
         self.samples = template.samples
+        self._cookies = template.cookies
         self.app = make_app(folder)
         self._clients: dict[str, FlaskClient] = {}
 
@@ -396,9 +417,14 @@ class World:
         return client
 
     def client(self, role: str) -> FlaskClient:
-        """The world's client of ``role`` (signed in once, then reused)."""
+        """The world's client of ``role``, carrying the session cookie of the role's sign-in
+        through the login form (made once per session on the template: logins write to the
+        credential store, and fsyncs are what makes these tests slow)."""
         if role not in self._clients:
-            self._clients[role] = self.login(role)
+            client = self.app.test_client()
+            if role != "anonymous":
+                client.set_cookie(self.app.config["SESSION_COOKIE_NAME"], self._cookies[role])
+            self._clients[role] = client
         return self._clients[role]
 
     def token(self, client: FlaskClient) -> str:

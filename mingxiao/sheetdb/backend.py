@@ -32,6 +32,10 @@ def is_formula_like(value: object) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
 
+class CellError(str):
+    """A cell holding a spreadsheet error value (#DIV/0!, #N/A, …); its text is the error."""
+
+
 class WorkbookError(Exception):
     """The workbook cannot be opened or written at all; the message is Chinese and says why."""
 

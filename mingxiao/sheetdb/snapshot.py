@@ -11,7 +11,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import RawSheet
+from .backend import CellError, RawSheet
 from .health import Problem, cell_address, sheet_problem
 from .schema import SchemaSet, SheetSchema
 from .types import CELL_FIXES, CELL_MESSAGES, parse_cell
@@ -258,7 +258,11 @@ def _parse_sheet(
         row_problems: list[Problem] = []
         for col, ci, ch in cols:
             rawv = cells[ci] if ci < len(cells) else None
-            value, code = parse_cell(col, rawv, ch)
+            code: str | None
+            if isinstance(rawv, CellError):
+                value, code = str(rawv), "error_value"
+            else:
+                value, code = parse_cell(col, rawv, ch)
             if code is None and value is None and col.required:
                 code = "required_missing"
             if code is None and col.max_length and isinstance(value, str) and len(value) > col.max_length:

@@ -105,6 +105,7 @@ CELL_MESSAGES: dict[str, str] = {
     "too_long": N_("“{header}”超过 {max_length} 字"),
     "required_missing": N_("“{header}”是必填项，但这里是空的"),
     "formula": N_("“{header}”里是公式，系统只读取公式的结果"),
+    "error_value": N_("“{header}”是错误值“{value}”（公式或数据出错）"),
 }
 CELL_FIXES: dict[str, str] = {
     "type_int": N_("请改成整数"),
@@ -122,6 +123,7 @@ CELL_FIXES: dict[str, str] = {
     "too_long": N_("请缩短内容"),
     "required_missing": N_("请补充该项"),
     "formula": N_("如需固定值，请把公式替换为数值"),
+    "error_value": N_("请检查该单元格的公式，或改为正确的值"),
 }
 
 

@@ -54,6 +54,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 from .backend import (
     ApplyResult,
     Batch,
+    CellError,
     RawSheet,
     WorkbookError,
     WriteBlocked,
@@ -90,6 +91,12 @@ _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udff
 _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _CELL_WITH_FORMULA = re.compile(rb"<" + _NS + rb"c\b([^>]*)>\s*<" + _NS + rb"f[\s>/]")
 _CELL_REF = re.compile(rb"""\br\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)["']""")
+# An error cell: <c r="B2" t="e"> with an optional formula, then <v>#DIV/0!</v>.
+_ERROR_CELL = re.compile(
+    rb"<" + _NS + rb"c\b([^>]*\bt\s*=\s*[\"']e[\"'][^>]*)>(?:\s*<" + _NS + rb"f\b[^>]*(?:/>|>.*?</" + _NS + rb"f>))?\s*<"
+    + _NS + rb"v>([^<]*)</" + _NS + rb"v>",
+    re.S,
+)
 _SCAN_CHUNK = 1 << 20
 # (worksheet, sqref, inline list formula or None, name of the list in _lists or None)
 _Dropdown = tuple[Any, str, str | None, str | None]
@@ -299,6 +306,8 @@ class XlsxBackend:
                 ]
                 part = parts.get(meta.name)
                 formulas = _scan_formulas(zf, part) if part else set()
+                if part:
+                    _mark_error_cells(zf, part, rows)
                 out[meta.name] = RawSheet(meta.name, rows, formulas, merged)
             book.close()
         except WorkbookError:
@@ -672,6 +681,27 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str] | None:
         if name is not None and rid in targets and targets[rid] in names:
             parts[name] = targets[rid]
     return parts
+
+
+def _mark_error_cells(zf: zipfile.ZipFile, part: str, rows: list[list[Any]]) -> None:
+    """calamine reads error cells (#DIV/0!, #N/A…) as empty: put the error text back so the
+    health check can report the cell instead of silently treating it as blank."""
+    with zf.open(part) as fh:
+        data = fh.read()
+    if b't="e"' not in data and b"t='e'" not in data:
+        return
+    for m in _ERROR_CELL.finditer(data):
+        ref = _CELL_REF.search(m.group(1))
+        if ref is None:
+            continue
+        r, c = int(ref.group(2)) - 1, _col_index(ref.group(1).decode("ascii")) - 1
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row.extend([None] * (c + 1 - len(row)))
+        if row[c] is None:
+            row[c] = CellError(m.group(2).decode("utf-8", "replace"))
 
 
 def _scan_formulas(zf: zipfile.ZipFile, part: str) -> set[tuple[int, int]]:

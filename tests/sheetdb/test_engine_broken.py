@@ -305,9 +305,6 @@ def test_cells_that_do_not_fit_their_type_are_reported_with_their_address(
     assert db.table("mentors").get("M0003") is not None  # the record still shows
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine bug 4: error cells (#DIV/0!) are read as empty, no health problem"
-)
 def test_error_values_in_cells_are_reported(db: Database, book: Path) -> None:
     with hand_edit(book, TITLE) as ws:
         col = openpyxl.utils.get_column_letter(header_col(ws, "评分"))
