@@ -17,8 +17,12 @@ Each test copies that folder and gets its own app (:class:`World`, fixtures ``wo
 ``new_world``), with the background flusher off so nothing changes unless a request (or the
 test) changes it. Use it from a test module with ``pytest_plugins = ["tests._demo"]``.
 
-Password hashing uses cheap argon2 parameters here (the store's ``hasher``): these tests log in
-a few hundred times and are about access, not hash strength (tests/test_auth.py covers that).
+Each role signs in through the login form once, on the template; ``World.client(role)`` carries
+that session cookie (valid in every copy: same secret key, same session versions), since logins
+write to the credential store and those writes' fsyncs dominated the run time.
+``World.login(role)`` makes a fresh sign-in when a test needs a second session. Password hashing
+uses cheap argon2 parameters here (the store's ``hasher``): these tests are about access, not
+hash strength (tests/test_auth.py covers that).
 
 PYTEST_DONT_REWRITE: test modules import this file before pytest would load it as a plugin.
 """
@@ -136,7 +140,9 @@ ROUTE_SAMPLES: dict[str, dict[str, Sample]] = {
     },
     "admin.backup_restore": {"": Sample(data=lambda s: {"name": s.backup, "confirm": "y"})},
     "admin.conflict": {
-        author: Sample(args=lambda s, a=author: {"seq": s.conflicts[a].seq}, data=_choose_mine(author))
+        author: Sample(
+            args=lambda s, a=author: {"seq": s.conflicts[a].seq}, data=_choose_mine(author)
+        )
         for author in CONFLICT_FIELDS
     },
     "admin.incident": {
@@ -310,7 +316,9 @@ def build_template(folder: Path) -> Samples:
         logs = db.table("mentoring_logs")
         template_row = logs.get(s.records["mentoring_logs"]["mentor"])
         assert template_row is not None
-        copies = logs.insert_many([_copy_values(template_row, logs.schema)] * 2, user=ROLE_EMAILS["admin"])
+        copies = logs.insert_many(
+            [_copy_values(template_row, logs.schema)] * 2, user=ROLE_EMAILS["admin"]
+        )
         db.sync()
         s.incident_rows = [("mentoring_logs", r.id) for r in copies]
         tmp = workbook.with_name("stale.xlsx.tmp")
@@ -330,7 +338,9 @@ def build_template(folder: Path) -> Samples:
             base, mine = f"表单打开时的{fld}", f"{author}提交的{fld}"
             result = table.update(rid, {fld: mine}, base={fld: base}, user=ROLE_EMAILS[author])
             assert result.status == "parked" and result.op is not None, result
-            s.conflicts[author] = Conflict(result.op.seq, author, sheet, rid, fld, base, theirs, mine)
+            s.conflicts[author] = Conflict(
+                result.op.seq, author, sheet, rid, fld, base, theirs, mine
+            )
 
         # A backup, and one operation left pending (nobody synced since).
         path = db.backup()
@@ -457,9 +467,16 @@ class World:
         )
         return {
             "workbook": hashlib.sha256(self.workbook.read_bytes()).hexdigest(),
-            "ops": [tuple(r) for r in con.execute("SELECT seq, status, kind, sheet, record_id FROM ops ORDER BY seq")],
+            "ops": [
+                tuple(r)
+                for r in con.execute(
+                    "SELECT seq, status, kind, sheet, record_id FROM ops ORDER BY seq"
+                )
+            ],
             "audit": con.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
-            "incidents": [tuple(r) for r in con.execute("SELECT id, status FROM incidents ORDER BY id")],
+            "incidents": [
+                tuple(r) for r in con.execute("SELECT id, status FROM incidents ORDER BY id")
+            ],
             "backups": backups,
             "credentials": [tuple(r) for r in credentials],
             "reset_tokens": [tuple(r) for r in tokens],

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from werkzeug.exceptions import MethodNotAllowed
 
 from tests._demo import (
     ROLES,
@@ -120,9 +121,7 @@ def test_every_row_is_a_route(app):
 
 
 def test_every_route_with_parameters_has_samples(app):
-    lacking = [
-        e for e, args in route_arguments(app).items() if args and e not in ROUTE_SAMPLES
-    ]
+    lacking = [e for e, args in route_arguments(app).items() if args and e not in ROUTE_SAMPLES]
     assert not lacking, f"routes with URL parameters need a sample in tests/_demo.py: {lacking}"
 
 
@@ -165,6 +164,25 @@ def test_get(world: World, key):
     for role, outcome in ACCESS[key].items():
         check(outcome, world.client(role).get(url), role)
     assert world.fingerprint() == before, f"GET {url} changed the server state"
+
+
+def test_post_only_routes_refuse_get(world: World):
+    """A GET on a POST-only URL is a 405 for anyone: it never runs the action."""
+    adapter = world.app.url_map.bind("localhost")
+    post_only = []
+    for endpoint in sorted({e for e, m, _ in ACCESS if m == "POST"}):
+        url = world.url(endpoint)
+        try:
+            adapter.match(url, method="GET")  # the URL of a GET route too (its own row)
+        except MethodNotAllowed:
+            post_only.append((endpoint, url))
+    assert post_only
+    before = world.fingerprint()
+    for endpoint, url in post_only:
+        for role in ("anonymous", "admin"):
+            response = world.client(role).get(url)
+            assert response.status_code == 405, f"{role}: GET {endpoint} → {response.status_code}"
+    assert world.fingerprint() == before
 
 
 def test_anonymous_redirect_keeps_the_page_to_come_back_to(world: World):

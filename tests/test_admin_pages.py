@@ -80,11 +80,15 @@ def test_conflict_shows_both_values_and_mine_reaches_the_workbook(world: World):
     html = page(world, url)
     for value in (c.base, c.theirs, c.mine):
         assert value in html
-    assert 'name="choice_school" value="theirs" checked' in html  # nothing is overwritten by default
+    assert (
+        'name="choice_school" value="theirs" checked' in html
+    )  # nothing is overwritten by default
     after = press(world, url, url, {"choice_school": "mine"})
     assert "冲突已解决" in after and f'href="{url}"' not in after
     assert world.client("admin").get(url).status_code == 404  # resolved: no longer parked
-    assert read_row(world.workbook, "人选推荐", c.record_id)["所在学校"] == c.theirs  # not yet synced
+    assert (
+        read_row(world.workbook, "人选推荐", c.record_id)["所在学校"] == c.theirs
+    )  # not yet synced
     press(world, "/admin/sync", "/admin/sync")
     assert read_row(world.workbook, "人选推荐", c.record_id)["所在学校"] == c.mine
 
@@ -169,7 +173,9 @@ def test_audit_shows_direct_sheet_edits_beside_web_edits_and_filters(world: Worl
     s = world.samples
     c = s.conflicts["district"]
     # A web edit (the admin resolves the conflict with the form's value) ...
-    press(world, f"/admin/conflicts/{c.seq}", f"/admin/conflicts/{c.seq}", {"choice_school": "mine"})
+    press(
+        world, f"/admin/conflicts/{c.seq}", f"/admin/conflicts/{c.seq}", {"choice_school": "mine"}
+    )
     press(world, "/admin/sync", "/admin/sync")
     # ... and a direct edit of the same record in the workbook, seen at the next sync.
     edit_cell(world.workbook, "人选推荐", c.record_id, "推荐单位", "直接在表格里改的单位")
@@ -185,7 +191,8 @@ def test_audit_shows_direct_sheet_edits_beside_web_edits_and_filters(world: Worl
     assert other not in "".join(rows)
 
     mentor = ROLE_EMAILS["mentor"]
-    by_user = audit_rows(page(world, f"/admin/audit?user={mentor}"))
+    account = next(u.id for u in world.db.table("users").all() if u["email"] == mentor)
+    by_user = audit_rows(page(world, f"/admin/audit?account={account}"))
     pending = world.db.journal.op(s.pending_seq)
     assert by_user and all(f"<td>{mentor}</td>" in r for r in by_user)
     assert any(pending.record_id in r for r in by_user)

@@ -52,7 +52,9 @@ def test_the_list_is_the_url_map(app):
 def test_every_post_route_can_be_called(app):
     args = route_arguments(app)
     lacking = [e for e in POST_ENDPOINTS if args[e] and e not in ROUTE_SAMPLES]
-    assert not lacking, f"POST routes with URL parameters need a sample in tests/_demo.py: {lacking}"
+    assert not lacking, (
+        f"POST routes with URL parameters need a sample in tests/_demo.py: {lacking}"
+    )
 
 
 def refused_for_csrf(response: Any) -> bool:

@@ -43,7 +43,10 @@ def _msgid_patterns() -> tuple[set[str], re.Pattern[str] | None]:
     empty msgstr is exactly what shows up untranslated): plain ones as a set, ones with
     placeholders as one regex."""
     msgids: set[str] = set()
-    for path in (TRANSLATIONS / "messages.pot", TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"):
+    for path in (
+        TRANSLATIONS / "messages.pot",
+        TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po",
+    ):
         with path.open("rb") as fh:
             for message in read_po(fh):
                 ids = message.id if isinstance(message.id, tuple) else (message.id,)
@@ -149,10 +152,10 @@ def check_page(world: World, role: str, lang: str, url: str, response: Any) -> N
     page = Page(html)
     assert page.lang == LANGS[lang], f"{where}: <html lang={page.lang!r}>"
     if lang == "en":
-        assert not untranslated(page.read_texts()), f"{where}: untranslated {untranslated(page.read_texts())}"
-        assert page.title and not CJK.search(page.title), (
-            f"{where}: title {page.title!r}"
+        assert not untranslated(page.read_texts()), (
+            f"{where}: untranslated {untranslated(page.read_texts())}"
         )
+        assert page.title and not CJK.search(page.title), f"{where}: title {page.title!r}"
     assert not residue(html, page), f"{where}: template residue {residue(html, page)}"
     in_urls = [p for p in samples.pii | samples.emails for u in page.urls() if p in u]
     assert not in_urls, f"{where}: personal data in a URL: {in_urls}"
@@ -189,7 +192,9 @@ def test_every_page_renders(world: World, role: str, lang: str):
     if role == "anonymous":
         headers = {"Accept-Language": "en-GB,en;q=0.9" if lang == "en" else "zh-CN,zh;q=0.9"}
     else:
-        chosen = client.post("/lang", data={"lang": lang, "next": "/", "csrf_token": world.token(client)})
+        chosen = client.post(
+            "/lang", data={"lang": lang, "next": "/", "csrf_token": world.token(client)}
+        )
         assert chosen.status_code == 302
     pages = pages_of(role)
     assert pages, f"{role} can see no page at all"
@@ -211,7 +216,9 @@ def test_error_pages_render(world: World, lang: str):
 
 def test_the_checks_catch_untranslated_text_and_residue():
     """The checks above can fail: a Chinese msgid in an English page, 'None', braces."""
-    page = Page('<html lang="en"><title>x</title><p>登录</p><p>None</p><a title="{x}">{n}</a></html>')
+    page = Page(
+        '<html lang="en"><title>x</title><p>登录</p><p>None</p><a title="{x}">{n}</a></html>'
+    )
     assert untranslated(page.read_texts()) == ["登录"]
     assert residue("<p>{{ x }}</p>", page) == ["None", "{n}", "{{", "}}"]
 

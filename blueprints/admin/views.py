@@ -133,16 +133,29 @@ def incident(incident_id: int, action: str) -> Any:
 def audit() -> Any:
     _require_admin()
     db = get_db()
-    filters = {k: (request.args.get(k) or None) for k in ("sheet", "record_id", "user", "source")}
+    # The user filter takes the account's id (U0005), never an email: no personal data in URLs.
+    filters = {k: (request.args.get(k) or None) for k in ("sheet", "record_id", "account", "source")}
     if filters["sheet"] and filters["sheet"] not in db.schemas.sheets:
         filters["sheet"] = None
+    accounts = db.table("users").all(include_voided=True)
+    account = db.table("users").get(filters["account"], include_voided=True) if filters["account"] else None
+    if account is None:
+        filters["account"] = None
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    entries = db.audit(**filters, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
+    entries = db.audit(
+        sheet=filters["sheet"],
+        record_id=filters["record_id"],
+        user=account["email"] if account else None,
+        source=filters["source"],
+        limit=AUDIT_PAGE + 1,
+        offset=(page - 1) * AUDIT_PAGE,
+    )
     has_next = len(entries) > AUDIT_PAGE
     return render_template(
         "admin/audit.html",
         entries=entries[:AUDIT_PAGE],
         filters=filters,
+        accounts=accounts,
         page=page,
         has_next=has_next,
         schemas=db.schemas,
