@@ -138,7 +138,7 @@ class Table:
     # -- reads ------------------------------------------------------------------------
     def get(self, record_id: str, *, include_voided: bool = False) -> Record | None:
         """The record with this id (pending changes included), or None."""
-        sd, overlay, _ = self.db._view(self.key)
+        sd, overlay = self.db._view(self.key)
         rec: Record | None = overlay[record_id] if record_id in overlay else sd.records.get(record_id)
         if rec is None or (rec.voided and not include_voided):
             return None
@@ -155,7 +155,7 @@ class Table:
         for k in equals:
             if k not in self.schema.keys:
                 raise KeyError(f"{self.key}: no column {k!r}")
-        sd, overlay, _ = self.db._view(self.key)
+        sd, overlay = self.db._view(self.key)
 
         def ok(rec: Record) -> bool:
             if rec.voided and not include_voided:
@@ -226,7 +226,7 @@ class Table:
         for k in equals:
             if k not in self.schema.keys:
                 raise KeyError(f"{self.key}: no column {k!r}")
-        sd, overlay, _ = self.db._view(self.key)
+        sd, overlay = self.db._view(self.key)
         live = not include_voided
 
         def ok(rec: Record) -> bool:
@@ -429,7 +429,6 @@ class _ThreadState(threading.local):
         self.journal_key: tuple[int, int] | None = None
         self.snap_version: Hashable = object()
         self.overlay: dict[str, dict[str, Record]] = {}
-        self.inserted: dict[str, list[str]] = {}
         self.seqs: set[int] = set()
         self.max_seq = 0
 
@@ -530,8 +529,8 @@ class Database:
         in this thread's ``data_version``; this process's own in ``journal.commits``)."""
         return (self.journal.data_version(), self.journal.commits)
 
-    def _view(self, key: str) -> tuple[SheetData, dict[str, Record], list[str]]:
-        """(parsed sheet, overlay of pending ops by id, ids inserted by pending ops).
+    def _view(self, key: str) -> tuple[SheetData, dict[str, Record]]:
+        """(parsed sheet, overlay of pending operations by record id).
 
         The overlay is kept per thread and updated incrementally: only operations journaled
         since the last read are decoded, unless the workbook moved or an operation left the
@@ -549,22 +548,21 @@ class Database:
             known = st.seqs
             if snap.version == st.snap_version and known.issubset(seqs) and all(q > st.max_seq for q in seqs if q not in known):
                 fresh = self.journal.pending_after(st.max_seq)
-                self._apply_overlay(snap, fresh, st.overlay, st.inserted)
+                self._apply_overlay(snap, fresh, st.overlay)
             else:
-                st.overlay, st.inserted = {}, {}
-                self._apply_overlay(snap, self.journal.ops("pending"), st.overlay, st.inserted)
+                st.overlay = {}
+                self._apply_overlay(snap, self.journal.ops("pending"), st.overlay)
             st.seqs = set(seqs)
             st.max_seq = max(seqs, default=st.max_seq)
             st.journal_key = jkey
             st.snap_version = snap.version
-        return snap.sheets[key], st.overlay.get(key, {}), st.inserted.get(key, [])
+        return snap.sheets[key], st.overlay.get(key, {})
 
     @staticmethod
     def _apply_overlay(
         snap: Snapshot,
         pending: list[Operation],
         overlay: dict[str, dict[str, Record]],
-        inserted: dict[str, list[str]],
     ) -> None:
         for op in pending:
             sd = snap.sheets.get(op.sheet)
@@ -574,7 +572,6 @@ class Database:
             cur = ov.get(op.record_id) or sd.records.get(op.record_id)
             if op.kind == "insert":
                 if cur is None:
-                    inserted.setdefault(op.sheet, []).append(op.record_id)
                     ov[op.record_id] = Record(dict(op.values), sheet=op.sheet, syncing=True)
                 else:
                     ov[op.record_id] = cur.copy_with(op.values, syncing=True)
@@ -950,13 +947,7 @@ class Database:
                 )
             for entry in plan.audit:
                 self.journal.add_audit(con, at=stamp, **entry)
-            for (sheet, rid), (values, app_fields) in plan.rowstate.items():
-                con.execute(
-                    "INSERT INTO rowstate(sheet, record_id, values_json, app_fields) VALUES (?,?,?,?)"
-                    " ON CONFLICT(sheet, record_id) DO UPDATE SET values_json=excluded.values_json,"
-                    " app_fields=excluded.app_fields",
-                    (sheet, rid, dumps(values), dumps(sorted(app_fields))),
-                )
+            self.journal.save_rowstate(con, plan.rowstate)
             self.journal.set_meta(con, "known_version", dumps(_token(version)))
             self.journal.set_meta(con, "last_sync", stamp)
             self.journal.set_meta(con, "last_write_at", repr(time.time()))
@@ -1025,13 +1016,7 @@ class Database:
         with self.journal.tx() as con2:
             for entry in audit:
                 self.journal.add_audit(con2, at=stamp, **entry)
-            for (sheet, rid), (values, app_fields) in new_state.items():
-                con2.execute(
-                    "INSERT INTO rowstate(sheet, record_id, values_json, app_fields) VALUES (?,?,?,?)"
-                    " ON CONFLICT(sheet, record_id) DO UPDATE SET values_json=excluded.values_json,"
-                    " app_fields=excluded.app_fields",
-                    (sheet, rid, dumps(values), dumps(sorted(app_fields))),
-                )
+            self.journal.save_rowstate(con2, new_state)
             con2.executemany(
                 "DELETE FROM rowstate WHERE sheet=? AND record_id=?", [(v["sheet"], v["id"]) for v in vanished]
             )

@@ -259,6 +259,19 @@ class Journal:
             (key, value),
         )
 
+    # -- last known rows ----------------------------------------------------------------
+    @staticmethod
+    def save_rowstate(
+        con: sqlite3.Connection, rows: dict[tuple[str, str], tuple[dict[str, Any], set[str]]]
+    ) -> None:
+        """Remember rows as last seen in the workbook, with the fields the app wrote."""
+        con.executemany(
+            "INSERT INTO rowstate(sheet, record_id, values_json, app_fields) VALUES (?,?,?,?)"
+            " ON CONFLICT(sheet, record_id) DO UPDATE SET values_json=excluded.values_json,"
+            " app_fields=excluded.app_fields",
+            [(sheet, rid, dumps(values), dumps(sorted(fields))) for (sheet, rid), (values, fields) in rows.items()],
+        )
+
     # -- audit ------------------------------------------------------------------------
     @staticmethod
     def add_audit(
