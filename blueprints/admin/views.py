@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import gettext as translate  # for msgids held in data (not extracted)
 from flask_login import current_user, login_required
 
+from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize
 from mingxiao.sheetdb.engine import RecordNotFound
@@ -17,6 +19,7 @@ from .forms import ConfirmForm, RestoreForm
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE = 50
+AUDIT_EXPORT_MAX = 50000
 
 
 def _require_admin() -> None:
@@ -141,15 +144,17 @@ def audit() -> Any:
     account = db.table("users").get(filters["account"], include_voided=True) if filters["account"] else None
     if account is None:
         filters["account"] = None
+    query = {
+        "sheet": filters["sheet"],
+        "record_id": filters["record_id"],
+        "user": account["email"] if account else None,
+        "source": filters["source"],
+    }
+    fmt = request.args.get("format")
+    if fmt in exports.FORMATS:
+        return _audit_export(db, db.audit(**query, limit=AUDIT_EXPORT_MAX), fmt)
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    entries = db.audit(
-        sheet=filters["sheet"],
-        record_id=filters["record_id"],
-        user=account["email"] if account else None,
-        source=filters["source"],
-        limit=AUDIT_PAGE + 1,
-        offset=(page - 1) * AUDIT_PAGE,
-    )
+    entries = db.audit(**query, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
     has_next = len(entries) > AUDIT_PAGE
     return render_template(
         "admin/audit.html",
@@ -160,6 +165,37 @@ def audit() -> Any:
         has_next=has_next,
         schemas=db.schemas,
     )
+
+
+def _audit_export(db: Any, entries: list[dict[str, Any]], fmt: str) -> Any:
+    sources = {"web": _("网页"), "sheet": _("直接编辑表格"), "system": _("系统")}
+    rows = []
+    for e in entries:
+        schema = db.schemas.sheets.get(e["sheet"])
+        header = e["field"]
+        if schema is not None and e["field"] in schema.keys:
+            header = schema.column(e["field"]).header
+        rows.append(
+            {
+                **e,
+                "source": sources.get(e["source"], e["source"]),
+                "sheet": schema.title if schema is not None else e["sheet"],
+                "field": header,
+                "note": translate(e["note"]) if e["note"] else "",  # notes are msgids (N_)
+            }
+        )
+    columns = [
+        ("at", _("时间")),
+        ("source", _("来源")),
+        ("user", _("用户")),
+        ("sheet", _("工作表")),
+        ("record_id", _("编号")),
+        ("field", _("字段")),
+        ("old", _("原值")),
+        ("new", _("新值")),
+        ("note", _("说明")),
+    ]
+    return exports.export_response(rows, columns, fmt, _("审计记录"))
 
 
 @bp.get("/backups")
