@@ -108,4 +108,8 @@ def _open(app: Flask) -> Database:
         **kwargs,
     )
     db.add_listener(lambda op: fire_record_committed(app, op))
+    if not app.testing:
+        # The flusher also notices direct edits in the workbook (audit, stale copies) and
+        # retries blocked writes, even in a worker that has not written anything yet.
+        db.start()
     return db
