@@ -39,7 +39,12 @@ log = logging.getLogger(__name__)
 
 PROJECT = "mingxiao"
 ENTRY_POINT_GROUP = "mingxiao.plugins"
-DEFAULT_PLUGINS: tuple[str, ...] = ("blueprints.core", "blueprints.auth", "blueprints.admin")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "blueprints.core",
+    "blueprints.auth",
+    "blueprints.admin",
+    "blueprints.nominations",
+)
 # The shell (home, /healthz, language switch, login) is not a feature: never filtered out.
 ALWAYS_ENABLED: frozenset[str] = frozenset({"blueprints.core", "blueprints.auth"})
 

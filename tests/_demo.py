@@ -110,6 +110,8 @@ class Samples:
     phones: frozenset[str] = frozenset()
     id_numbers: frozenset[str] = frozenset()
     emails: frozenset[str] = frozenset()  # of the people in the demo data (accounts included)
+    # role → phone and ID numbers that role may see in full (district staff: their nominees)
+    revealed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def pii(self) -> frozenset[str]:
@@ -170,6 +172,50 @@ ROUTE_SAMPLES: dict[str, dict[str, Sample]] = {
     },
     "auth.reset_request": {"": Sample(data=lambda s: {"email": ROLE_EMAILS["trainee"]})},
     "core.set_language": {"": Sample(data=lambda s: {"lang": "en", "next": "/"})},
+    "nominations.detail": {
+        "district": Sample(args=lambda s: {"nomination_id": s.records["nominations"]["district"]})
+    },
+    "nominations.edit": {
+        "district": Sample(
+            args=lambda s: {"nomination_id": s.records["nominations"]["district"]},
+            data=lambda s: {"school": "改过的学校"},
+        )
+    },
+    "nominations.stamp": {
+        "district": Sample(args=lambda s: {"nomination_id": s.records["nominations"]["district"]})
+    },
+    "nominations.return_": {
+        "district": Sample(
+            args=lambda s: {"nomination_id": s.records["nominations"]["district"]},
+            data=lambda s: {"return_reason": "请补充任职文件"},
+        )
+    },
+    # reopening is the city's: the 上城区 record, which its own district may not reopen either
+    "nominations.reopen": {
+        "": Sample(
+            args=lambda s: {"nomination_id": s.records["nominations"]["district"]},
+            data=lambda s: {"status": "已退回", "reason": "材料需补正"},
+        )
+    },
+    "nominations.new": {"": Sample(data=lambda s: {"name": "测试"})},
+    "nominations.submit": {
+        "": Sample(data=lambda s: {"cohort": s.records["cohorts"]["admin"], "district": DISTRICT})
+    },
+    "nominations.summary": {
+        "": Sample(
+            args=lambda s: {
+                "fmt": "xlsx",
+                "cohort": s.records["cohorts"]["admin"],
+                "district": DISTRICT,
+            }
+        )
+    },
+    "nominations.window": {
+        "": Sample(
+            args=lambda s: {"cohort_id": s.records["cohorts"]["admin"]},
+            data=lambda s: {"nomination_deadline": "2099-05-31", "quota": "50", "guide_0": "4"},
+        )
+    },
 }
 
 
@@ -289,6 +335,9 @@ def build_template(folder: Path) -> Samples:
                 role: db.table("nominations").where(district=d)[0].id
                 for role, d in (("district", DISTRICT), ("district2", DISTRICT2))
             },
+            "cohorts": {
+                "admin": str(db.table("nominations").where(district=DISTRICT)[0]["cohort"])
+            },
             "trainees": {**trainee_of, "trainee": str(users[ROLE_EMAILS["trainee"]]["trainee"])},
             "mentoring_logs": {
                 role: db.table("mentoring_logs").where(mentor=mentor_ids[role], trainee=tid)[0].id
@@ -308,6 +357,15 @@ def build_template(folder: Path) -> Samples:
                     if value:
                         {"phone": phones, "id_card": ids, "email": mails}[c.type].add(str(value))
         s.phones, s.id_numbers, s.emails = frozenset(phones), frozenset(ids), frozenset(mails)
+        s.revealed = {
+            role: frozenset(
+                str(r[k])
+                for r in db.table("nominations").where(district=d)
+                for k in ("phone", "id_number")
+                if r.get(k)
+            )
+            for role, d in (("district", DISTRICT), ("district2", DISTRICT2))
+        }
         assert s.phones and s.id_numbers, "the demo data should have phone and ID numbers"
 
         # A stale copy put back over the workbook: two rows the app wrote vanish.

@@ -77,6 +77,22 @@ MATRIX: dict[tuple[str, str, str], tuple[Any, ...]] = {
     ("admin.conflict", "POST", "district"):           (LOGIN,   302,   302,     404,      404,   404,   404,    404),
     ("admin.conflict", "GET", "mentor"):              (LOGIN,   200,   404,     404,      404,   200,   404,    404),
     ("admin.conflict", "POST", "mentor"):             (LOGIN,   302,   404,     404,      404,   302,   404,    404),
+    # nominations: admins and district staff; a district only on its own records (404)
+    ("nominations.index", "GET", ""):                 (LOGIN,   200,   200,     200,      403,   403,   403,    403),
+    ("nominations.new", "GET", ""):                   (LOGIN,   200,   200,     200,      403,   403,   403,    403),
+    ("nominations.new", "POST", ""):                  (LOGIN,   200,   200,     200,      403,   403,   403,    403),
+    ("nominations.detail", "GET", "district"):        (LOGIN,   200,   200,     404,      404,   404,   404,    404),
+    # the sample record is past review (locked): the owners are sent back to its page
+    ("nominations.edit", "GET", "district"):          (LOGIN,   302,   302,     404,      404,   404,   404,    404),
+    ("nominations.edit", "POST", "district"):         (LOGIN,   302,   302,     404,      404,   404,   404,    404),
+    ("nominations.stamp", "POST", "district"):        (LOGIN,   302,   302,     404,      404,   404,   404,    404),
+    ("nominations.return_", "POST", "district"):      (LOGIN,   302,   302,     404,      404,   404,   404,    404),
+    ("nominations.reopen", "POST", ""):               (LOGIN,   302,   404,     404,      404,   404,   404,    404),
+    ("nominations.submit", "POST", ""):               (LOGIN,   302,   302,     302,      403,   403,   403,    403),
+    ("nominations.summary", "GET", ""):               (LOGIN,   200,   200,     200,      403,   403,   403,    403),
+    ("nominations.windows", "GET", ""):               (LOGIN,   200,   403,     403,      403,   403,   403,    403),
+    ("nominations.window", "GET", ""):                (LOGIN,   200,   403,     403,      403,   403,   403,    403),
+    ("nominations.window", "POST", ""):               (LOGIN,   302,   403,     403,      403,   403,   403,    403),
 }
 # fmt: on
 

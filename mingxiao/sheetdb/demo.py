@@ -611,6 +611,15 @@ class _Generator:
                 },
             )
             self.cohorts.append(_Cohort(row["id"], number, start, end, deadline, total))
+            # the city's guide number per district: the places spread over the units, plus one
+            # each so that the city review has more candidates than places (差额)
+            quota = int(row["quota"])
+            for i, district in enumerate(self.districts):
+                share = quota // len(self.districts) + (1 if i < quota % len(self.districts) else 0)
+                self.add(
+                    "nomination_quotas",
+                    {"cohort": row["id"], "district": district, "guide_number": share + 1},
+                )
 
     # -- selection --------------------------------------------------------------------
     def nomination_plan(self) -> list[tuple[str, int]]:

@@ -12,6 +12,7 @@ from mingxiao.sheetdb.schema import SchemaError, SchemaSet, default_schema_dir, 
 
 EXPECTED_SHEETS = {
     "nominations",
+    "nomination_quotas",
     "expert_scores",
     "cohorts",
     "trainees",
