@@ -332,7 +332,7 @@ def stamp(nomination_id: str) -> Any:
     changes = {
         "status": workflow.STAMPED,
         "stamped_by": current_user.email,
-        "stamped_at": get_db()._clock().replace(microsecond=0),
+        "stamped_at": get_db().now(),
     }
     return _save(rec, changes, _("已盖章。这份推荐已锁定，报送前如需修改请先退回。"))
 
@@ -396,7 +396,7 @@ def submit() -> Any:
             "warning",
         )
         return redirect(url_for("nominations.index", cohort=form.cohort.data))
-    now = db._clock().replace(microsecond=0)
+    now = db.now()
     for rec in batch:
         table.update(
             rec.id, {"status": workflow.SUBMITTED, "submitted_at": now}, user=current_user.email

@@ -318,7 +318,7 @@ class Table:
             clean.append((given, self.validate(body, partial=False)))
         sd = self.db._known_snapshot().sheets[self.key]
         today = self.db.today()
-        stamp = self.db._clock().replace(microsecond=0)
+        stamp = self.db.now()
         out: list[Record] = []
         ops: list[Operation] = []
         with self.db.journal.tx() as con:
@@ -485,6 +485,10 @@ class Database:
 
     def today(self) -> dt.date:
         return self._clock().date()
+
+    def now(self) -> dt.datetime:
+        """The engine's clock to the second: what 创建时间/更新时间 and stamps record."""
+        return self._clock().replace(microsecond=0)
 
     def add_listener(self, fn: Callable[[Operation], None]) -> None:
         """Call ``fn(op)`` after each operation is durable (the app fires ``record_committed``)."""
@@ -1186,7 +1190,7 @@ class _Plan:
         schema = sd.schema
         key = (op.sheet, op.record_id)
         current = self._current(op.sheet, op.record_id)
-        stamp = self.db._clock().replace(microsecond=0)
+        stamp = self.db.now()
         if op.kind == "insert":
             if current is not None:
                 # Already in the workbook: a retry after a crash (same content) or a real clash.
