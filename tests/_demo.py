@@ -112,6 +112,8 @@ class Samples:
     emails: frozenset[str] = frozenset()  # of the people in the demo data (accounts included)
     # role → phone and ID numbers that role may see in full (district staff: their nominees)
     revealed: dict[str, frozenset[str]] = field(default_factory=dict)
+    # anything a feature's access module prepared (invitation tokens, objection ids…)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pii(self) -> frozenset[str]:
@@ -217,6 +219,37 @@ ROUTE_SAMPLES: dict[str, dict[str, Sample]] = {
         )
     },
 }
+
+
+# -- per-feature access modules ---------------------------------------------------------------
+# A feature adds its routes to the matrix in its own module ``tests/**/access_*.py`` instead of
+# editing the tables here: ``SAMPLES`` (merged into ROUTE_SAMPLES), ``MATRIX`` (rows in the
+# order of ``ROLES``, merged into the access matrix) and optionally ``prepare(app, db, samples)``
+# (run while the template is built, after ``samples.records``, to create the records the
+# samples need; store them in ``samples.extra``).
+
+
+def _access_modules() -> list[Any]:
+    import importlib
+
+    root = Path(__file__).resolve().parent
+    names = sorted(
+        ".".join(("tests", *p.relative_to(root).with_suffix("").parts))
+        for p in root.rglob("access_*.py")
+    )
+    return [importlib.import_module(n) for n in names]
+
+
+ACCESS_MODULES = _access_modules()
+EXTRA_MATRIX: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+for _module in ACCESS_MODULES:
+    for _endpoint, _variants in getattr(_module, "SAMPLES", {}).items():
+        _clash = set(_variants) & set(ROUTE_SAMPLES.get(_endpoint, {}))
+        assert not _clash, f"{_module.__name__}: samples of {_endpoint} {_clash} already exist"
+        ROUTE_SAMPLES.setdefault(_endpoint, {}).update(_variants)
+    for _key, _row in getattr(_module, "MATRIX", {}).items():
+        assert _key not in EXTRA_MATRIX, f"{_module.__name__}: row {_key} is already in the matrix"
+        EXTRA_MATRIX[_key] = _row
 
 
 def sample(endpoint: str, variant: str = "") -> Sample:
@@ -344,6 +377,10 @@ def build_template(folder: Path) -> Samples:
                 for role, tid in trainee_of.items()
             },
         }
+
+        for module in ACCESS_MODULES:
+            if hasattr(module, "prepare"):
+                module.prepare(app, db, s)
 
         # Personal numbers and emails found in the demo data.
         phones, ids, mails = set(), set(), set()

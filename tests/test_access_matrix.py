@@ -27,6 +27,7 @@ import pytest
 from werkzeug.exceptions import MethodNotAllowed
 
 from tests._demo import (
+    EXTRA_MATRIX,
     ROLES,
     ROUTE_SAMPLES,
     World,
@@ -95,6 +96,8 @@ MATRIX: dict[tuple[str, str, str], tuple[Any, ...]] = {
     ("nominations.window", "POST", ""):               (LOGIN,   302,   403,     403,      403,   403,   403,    403),
 }
 # fmt: on
+assert not set(MATRIX) & set(EXTRA_MATRIX), set(MATRIX) & set(EXTRA_MATRIX)
+MATRIX.update(EXTRA_MATRIX)  # rows of the features' tests/**/access_*.py modules
 
 ACCESS: dict[tuple[str, str, str], dict[str, Any]] = {
     key: dict(zip(ROLES, outcomes, strict=True)) for key, outcomes in MATRIX.items()

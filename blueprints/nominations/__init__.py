@@ -20,7 +20,12 @@ def register_blueprints(app: Any) -> list[Any]:
 def register_sheets() -> list[Any]:
     # The nominations sheet itself is the core schema's (other plugins read it too); the
     # guide numbers are this plugin's alone.
-    return ["nomination_quotas"]
+    return [
+        "nomination_quotas",
+        "nomination_invitations",
+        "score_weights",
+        "publicity_objections",
+    ]
 
 
 @hookimpl

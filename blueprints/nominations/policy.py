@@ -42,4 +42,8 @@ PERMISSIONS = {
     "nominations.reopen": admin_only,
     "nominations.window": admin_only,
     "nominations.all_districts": admin_only,
+    "nominations.invite": district_staff,  # issue and withdraw fill-in invitation links
+    "nominations.import": district_staff,  # import a district's existing 《人选汇总表》
+    "nominations.print": own_or_admin,  # the printable 《人选推荐表》 and its PDF
+    "nominations.publicity": admin_only,  # 公示: periods, objections, finalising
 }

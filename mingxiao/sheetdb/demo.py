@@ -398,6 +398,13 @@ _VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _SPREAD_TYPES = {"工作室", "结对", "论坛"}
 
 
+_OBJECTIONS = [
+    "反映该校去年发生学生意外伤害事件，处理不够及时。",
+    "反映被推荐人任正职时间不足三年。",
+    "反映该校存在违规收费情况。",
+]
+
+
 @dataclass
 class _Person:
     """One nominee as the generator sees them (reused for the trainee row)."""
@@ -586,6 +593,13 @@ class _Generator:
             self.modules.append(row)
             self.module_ids.append(row["id"])
 
+    def seeded(self, exclude: set[str]) -> None:
+        """The [[seed]] rows of every other schema (score weights…), as ``sheets init`` writes them."""
+        for schema in self.schemas:
+            if schema.key not in exclude:
+                for seed_row in schema.seed:
+                    self.add(schema.key, dict(seed_row))
+
     def cohort_rows(self) -> None:
         y = self.year
         plan = [
@@ -682,6 +696,69 @@ class _Generator:
             self.scores(row, status, quality, cohort)
             if status == "已录取":
                 self.admitted[number].append((row, p))
+
+    def invitations(self) -> None:
+        """Fill-in invitations: self-applications that came through a link, plus open and
+        expired links (the links themselves live only in the server's credential store)."""
+        cohorts = {c.id: c for c in self.cohorts}
+        used = [
+            n for n in self.out.get("nominations", []) if n.get("route") == "个人自主申报"
+        ][: max(2, round(12 * self.scale))]
+        for n in used:
+            c = cohorts[str(n["cohort"])]
+            sent = self.at(self.days(c.deadline, -40, -20))
+            _, staff = self.district_office(str(n["district"]))
+            self.add(
+                "nomination_invitations",
+                {
+                    "cohort": c.id,
+                    "district": n["district"],
+                    "invitee_name": n["name"],
+                    "expires_at": sent + dt.timedelta(days=14),
+                    "created_by": staff,
+                    "used_at": sent + dt.timedelta(days=self.rng.randint(1, 10)),
+                    "nomination": n["id"],
+                },
+            )
+        last = self.cohorts[-1]
+        for k, district in enumerate(self.districts[:2]):
+            _, staff = self.district_office(district)
+            sent = self.at(self.days(last.deadline, -30, -5))
+            self.add(
+                "nomination_invitations",
+                {
+                    "cohort": last.id,
+                    "district": district,
+                    "invitee_name": self.fake.name(),
+                    # one still open, one that lapsed unused
+                    "expires_at": sent + dt.timedelta(days=14 if k == 0 else 3),
+                    "created_by": staff,
+                    "used_at": None,
+                    "nomination": None,
+                },
+            )
+
+    def objections(self) -> None:
+        """Objections received during publicity: one resolved, one still being checked."""
+        public = [
+            n for n in self.out.get("nominations", []) if n.get("status") in ("公示中", "已录取")
+        ]
+        for k, n in enumerate(public[:2]):
+            start = n.get("publicity_start") or self.cohorts[-1].deadline
+            received = start + dt.timedelta(days=1 + k)
+            done = k == 0
+            self.add(
+                "publicity_objections",
+                {
+                    "nomination": n["id"],
+                    "received_on": received,
+                    "content": self.pick(_OBJECTIONS),
+                    "status": "异议不成立" if done else "待核查",
+                    "resolution": "经核查，所反映情况与事实不符，不影响录取。" if done else None,
+                    "resolved_by": ADMIN_EMAIL if done else None,
+                    "resolved_at": self.at(received + dt.timedelta(days=2)) if done else None,
+                },
+            )
 
     def nomination_row(self, p: _Person, status: str, cohort: _Cohort) -> tuple[Row, float]:
         rng = self.rng
@@ -1728,8 +1805,11 @@ class _Generator:
     def run(self) -> dict[str, list[Row]]:
         self.choice_rows()
         self.curriculum()
+        self.seeded(exclude={"curriculum_modules"})
         self.cohort_rows()
         self.nominations()
+        self.invitations()
+        self.objections()
         self.trainees()
         self.mentors()
         self.assignments()

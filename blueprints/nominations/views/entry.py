@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,8 +20,9 @@ from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
 from mingxiao.sheetdb import Record, ValidationError
 
-from . import rules, workflow
-from .forms import (
+from .. import rules, workflow
+from . import bp
+from ..forms import (
     CONDITIONS,
     DECLARATIONS,
     ENTRY_FIELDS,
@@ -33,8 +34,6 @@ from .forms import (
     options,
     window_form,
 )
-
-bp = Blueprint("nominations", __name__, url_prefix="/nominations")
 
 PER_PAGE = 25
 LIST_COLUMNS = ("id", "name", "school", "position", "cohort", "district", "status")
