@@ -21,7 +21,7 @@ from mingxiao.policy import authorize, require
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import rules, workflow
-from . import bp
+from ..blueprint import bp
 from ..forms import (
     CONDITIONS,
     DECLARATIONS,
