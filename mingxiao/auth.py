@@ -2,8 +2,9 @@
 
 Identity and scope — email, name, role, district, mentor or trainee id, active — live in the
 ``users`` worksheet so the office manages accounts by typing rows. Secrets never go into the
-sheet: password hashes, session versions, reset tokens and login throttling live in
-``<instance>/credentials.sqlite3`` (file mode 0600, WAL), which every gunicorn worker shares.
+sheet: password hashes, session versions, reset and invitation tokens and login throttling
+live in ``<instance>/credentials.sqlite3`` (file mode 0600, WAL), which every gunicorn worker
+shares.
 
 Password hashing is argon2id through argon2-cffi's ``PasswordHasher()`` defaults, the RFC 9106
 "low memory" profile: time_cost=3, memory_cost=64 MiB, parallelism=4, 16-byte salt, 32-byte
@@ -49,7 +50,7 @@ USERS_SHEET = "users"
 EXTENSION_KEY = "mingxiao.credentials"
 CREDENTIALS_FILE = "credentials.sqlite3"
 LEGACY_PREFIXES = ("scrypt:", "pbkdf2:")  # werkzeug.security.generate_password_hash formats
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: invitation_tokens
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (
@@ -73,6 +74,16 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 );
 CREATE INDEX IF NOT EXISTS login_attempts_key_at ON login_attempts(key, at);
 CREATE INDEX IF NOT EXISTS login_attempts_at ON login_attempts(at);
+CREATE TABLE IF NOT EXISTS invitation_tokens (
+    token_hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL,
+    withdrawn_at REAL
+);
+CREATE INDEX IF NOT EXISTS invitation_tokens_subject ON invitation_tokens(purpose, subject);
 """
 
 
@@ -100,6 +111,25 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class InvitationToken:
+    """What the store knows of an invitation link: whose it is and whether it still opens.
+
+    Times are POSIX timestamps; ``used_at`` / ``withdrawn_at`` are None while unset.
+    """
+
+    purpose: str
+    subject: str
+    created_at: float
+    expires_at: float
+    used_at: float | None
+    withdrawn_at: float | None
+
+    def active(self, now: float) -> bool:
+        """True while the link may still be used: not used, not withdrawn, not expired."""
+        return self.used_at is None and self.withdrawn_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True)
 class LoginAttempt:
     """An attempt counted by :meth:`CredentialStore.begin_attempt` (its login_attempts rows)."""
 
@@ -108,7 +138,8 @@ class LoginAttempt:
 
 
 class CredentialStore:
-    """Password hashes, session versions, reset tokens and login throttling in one SQLite file.
+    """Password hashes, session versions, reset and invitation tokens and login throttling in
+    one SQLite file.
 
     Every call opens its own short connection, so the store is safe across threads and across
     gunicorn workers forked after the app was built. Throttling counts live in the same file,
@@ -347,6 +378,79 @@ class CredentialStore:
                 (normalize_email(email), now - within),
             ).fetchone()
         return int(count)
+
+    # -- invitation tokens ---------------------------------------------------------------
+    # Links that let someone without an account do one thing (fill in a form) once. The
+    # feature names its ``purpose`` and the ``subject`` (e.g. the invitation's row id); only
+    # the sha256 of the raw token is kept, and a token works for its own purpose only.
+
+    def create_invitation_token(
+        self, purpose: str, subject: str, expires_at: float, now: float | None = None
+    ) -> str:
+        """A new raw token for ``subject``, valid until ``expires_at``; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        now = time.time() if now is None else now
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO invitation_tokens(token_hash, purpose, subject, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_token_hash(token), purpose, subject, now, expires_at),
+            )
+        return token
+
+    def invitation_token(self, token: str, purpose: str) -> InvitationToken | None:
+        """The stored state of ``token`` (used, withdrawn and expired ones too), or None."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT purpose, subject, created_at, expires_at, used_at, withdrawn_at "
+                "FROM invitation_tokens WHERE token_hash = ? AND purpose = ?",
+                (_token_hash(token), purpose),
+            ).fetchone()
+        return InvitationToken(*row) if row else None
+
+    def use_invitation_token(
+        self, token: str, purpose: str, now: float | None = None
+    ) -> str | None:
+        """Use ``token`` up: its subject once, None if unknown, used, withdrawn or expired.
+
+        One write transaction checks and marks, so two requests racing with the same link
+        cannot both get the subject.
+        """
+        now = time.time() if now is None else now
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT subject FROM invitation_tokens WHERE token_hash = ? AND purpose = ? "
+                "AND used_at IS NULL AND withdrawn_at IS NULL AND expires_at > ?",
+                (_token_hash(token), purpose, now),
+            ).fetchone()
+            if row is None:
+                return None
+            con.execute(
+                "UPDATE invitation_tokens SET used_at = ? WHERE token_hash = ?",
+                (now, _token_hash(token)),
+            )
+        return str(row[0])
+
+    def release_invitation_token(self, token: str, purpose: str) -> None:
+        """Undo :meth:`use_invitation_token` when the write it guarded did not happen."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE invitation_tokens SET used_at = NULL WHERE token_hash = ? AND purpose = ?",
+                (_token_hash(token), purpose),
+            )
+
+    def withdraw_invitation_tokens(
+        self, purpose: str, subject: str, now: float | None = None
+    ) -> int:
+        """Withdraw every unused link of ``subject``; returns how many were still open."""
+        now = time.time() if now is None else now
+        with self._tx() as con:
+            cur = con.execute(
+                "UPDATE invitation_tokens SET withdrawn_at = ? WHERE purpose = ? AND subject = ? "
+                "AND used_at IS NULL AND withdrawn_at IS NULL",
+                (now, purpose, subject),
+            )
+        return int(cur.rowcount)
 
     # -- throttling ----------------------------------------------------------------------
 

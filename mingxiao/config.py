@@ -21,7 +21,15 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a password
 MB = 1024 * 1024
 
 # Keys whose value is a comma-separated list when it comes from the environment.
-LIST_KEYS = frozenset({"ENABLED_PLUGINS", "EXTRA_PLUGINS", "LANGUAGES"})
+LIST_KEYS = frozenset(
+    {
+        "ENABLED_PLUGINS",
+        "EXTRA_PLUGINS",
+        "LANGUAGES",
+        "PUBLICITY_HOLIDAYS",
+        "PUBLICITY_EXTRA_WORKDAYS",
+    }
+)
 
 # Settings an environment variable may set besides the defaults below (no natural default).
 EXTRA_ENV_KEYS = frozenset({"SECRET_KEY", "TLS"})
@@ -90,6 +98,13 @@ def defaults() -> dict[str, Any]:
         "LOGIN_THROTTLE_WINDOW": 15 * 60,  # seconds
         # Policy: the status of a refused *record* (404 does not confirm the id exists; or 403)
         "POLICY_RECORD_DENIAL_STATUS": 404,
+        # 差额审核: an expert does not score nominees of their own 区县 (回避)
+        "NOMINATIONS_EXCLUDE_OWN_DISTRICT_EXPERTS": True,
+        # 公示: the period counts working days, Monday–Friday minus PUBLICITY_HOLIDAYS plus
+        # PUBLICITY_EXTRA_WORKDAYS (调休上班); both are lists of ISO dates such as "2026-10-01"
+        "PUBLICITY_WORKING_DAYS": 5,
+        "PUBLICITY_HOLIDAYS": (),
+        "PUBLICITY_EXTRA_WORKDAYS": (),
     }
 
 

@@ -98,7 +98,10 @@ def _backend(app: Flask) -> Backend | None:
 
 
 def _open(app: Flask) -> Database:
-    kwargs: dict[str, Any] = {"backup_keep": int(app.config.get("BACKUP_KEEP", 24))}
+    kwargs: dict[str, Any] = {
+        "backup_keep": int(app.config.get("BACKUP_KEEP", 24)),
+        "timezone": app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai",
+    }
     kwargs.update(app.config.get("DATABASE_OPTIONS") or {})
     db = open_database(
         workbook=app.config["WORKBOOK"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import Flask, current_app, request, session
@@ -68,6 +69,11 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            # Sheet times are wall-clock times of the office's zone (the engine's clock and
+            # people typing in Excel); Babel would take a naive time for UTC and shift it.
+            zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai"
+            value = value.replace(tzinfo=ZoneInfo(zone))
         return str(format_datetime(value, "short"))
     if isinstance(value, dt.date):
         return str(format_date(value, "medium"))

@@ -12,6 +12,7 @@ UTF-8 or GB18030 without NUL bytes. Files live in ``UPLOAD_FOLDER`` (outside ``s
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -53,6 +54,7 @@ MAGIC = {
     "pdf": (b"%PDF-",),
     "png": (b"\x89PNG\r\n\x1a\n",),
     "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
     "docx": (b"PK\x03\x04",),
     "xlsx": (b"PK\x03\x04",),
 }
@@ -273,6 +275,36 @@ def _parse_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, bad_package: str) 
         ) from exc
     except (ParseError, ValueError) as exc:
         raise UploadError(bad_package) from exc
+
+
+def write_metadata(stored: StoredFile, folder: str | Path | None = None, **extra: str) -> None:
+    """Keep ``stored``'s metadata (original name, size, kind, sha256, plus ``extra``) beside it.
+
+    The sidecar ``<name>.json`` is never served: :func:`upload_path` only accepts stored names.
+    """
+    upload_path(stored.name, folder)  # refuses anything but an existing stored upload
+    meta = {
+        "original_name": stored.original_name,
+        "size": stored.size,
+        "kind": stored.kind,
+        "sha256": stored.sha256,
+        **extra,
+    }
+    target = _folder(folder) / f"{stored.name}.json"
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".meta-", suffix=".part")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(meta, out, ensure_ascii=False)
+    os.replace(tmp_name, target)
+
+
+def read_metadata(name: str, folder: str | Path | None = None) -> dict[str, Any]:
+    """The metadata :func:`write_metadata` kept for ``name``; empty when there is none."""
+    try:
+        path = upload_path(name, folder)
+        data = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
+    except (UploadError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def upload_path(name: str, folder: str | Path | None = None) -> Path:

@@ -557,6 +557,9 @@ class World:
                 "SELECT token_hash, email, used_at FROM reset_tokens ORDER BY token_hash"
             ).fetchall()
             attempts = cc.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0]
+            invitations = cc.execute(
+                "SELECT token_hash, used_at, withdrawn_at FROM invitation_tokens ORDER BY token_hash"
+            ).fetchall()
         backups = sorted(
             (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in self.db.list_backups()
         )
@@ -576,6 +579,7 @@ class World:
             "credentials": [tuple(r) for r in credentials],
             "reset_tokens": [tuple(r) for r in tokens],
             "login_attempts": attempts,
+            "invitation_tokens": [tuple(r) for r in invitations],
         }
 
 

@@ -39,6 +39,9 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**settings): extra settings for the app fixture")
+    config.addinivalue_line(
+        "markers", "browser: drives the real site in headless Chromium (Playwright, system browser)"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -159,7 +159,8 @@ def test_record_level_rows_refuse_the_second_owner():
 
 
 def test_protected_routes_send_anonymous_visitors_to_login():
-    """Only the login/reset pages, the language switch, /healthz and static files are public."""
+    """Only the login/reset pages, the language switch, /healthz, static files, an invitation's
+    own form and the 公示 list are public."""
     public = {k[0] for k, row in ACCESS.items() if row["anonymous"] != LOGIN}
     assert public == {
         "core.healthz",
@@ -169,6 +170,8 @@ def test_protected_routes_send_anonymous_visitors_to_login():
         "auth.logout",
         "auth.reset_request",
         "auth.reset",
+        "nominations.invite",  # the applicant's own form, reached only with a live invitation
+        "nominations.publicity_public",  # 公示: name, school, district and cohort only
     }
 
 

@@ -108,3 +108,10 @@ def test_dates_follow_the_locale(app, lang, expected):
 def test_yes_no_values_follow_the_locale(app, lang, expected):
     with app.test_request_context(headers={"Accept-Language": lang}):
         assert format_value(True) == expected
+
+
+def test_sheet_times_are_shown_as_typed_not_shifted_from_utc(app):
+    # A time in the sheet is Beijing wall-clock time (the engine's clock, or a person in
+    # Excel); 09:30 must read 09:30, not 17:30.
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert "09:30" in format_value(dt.datetime(2026, 3, 1, 9, 30))

@@ -11,7 +11,12 @@ from mingxiao.hookspecs import hookimpl
 
 @hookimpl
 def register_blueprints(app: Any) -> list[Any]:
+    from .publicity import calendar_from_config
     from .views import bp
+
+    # A mistyped PUBLICITY_* date stops the start-up with its key and value named, instead
+    # of failing later on the publicity pages.
+    calendar_from_config(app.config)
 
     return [bp]
 
@@ -43,6 +48,15 @@ def nav_items(user: Any) -> list[Any]:
     items = []
     if role in ("admin", "district"):
         items.append(NavItem(label=_l("人选推荐"), endpoint="nominations.index", order=100))
+        items.append(
+            NavItem(label=_l("填表邀请"), endpoint="nominations.invitation_list", order=105)
+        )
     if role == "admin":
         items.append(NavItem(label=_l("推荐设置"), endpoint="nominations.windows", order=110))
+        items.append(NavItem(label=_l("差额评审"), endpoint="nominations.review_index", order=115))
+        items.append(
+            NavItem(label=_l("公示与录取"), endpoint="nominations.publicity_index", order=120)
+        )
+    if role == "expert":
+        items.append(NavItem(label=_l("专家评分"), endpoint="nominations.score_list", order=100))
     return items

@@ -18,6 +18,7 @@ from wtforms import (
     DateField,
     Field,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
@@ -74,6 +75,14 @@ def _field(col: Any, choices: Sequence[tuple[str, str]]) -> Field:
     """The WTForms field of one schema column."""
     validators: list[Any] = [Required(col.header)] if col.required else [Optional()]
     kwargs = {"label": col.header, "description": col.help or ""}
+    if col.key == "attachments":  # files, stored through mingxiao.uploads (views/entry.py)
+        return MultipleFileField(
+            label=col.header,
+            description=_l(
+                "可选择多个文件（PDF、Word .docx、JPG、PNG）：推荐表盖章扫描件、职称证书、荣誉证明等。"
+            ),
+            render_kw={"accept": ".pdf,.docx,.jpg,.jpeg,.png"},
+        )
     if col.type == "bool":
         return BooleanField(**kwargs)
     if col.type in ("enum", "ref"):

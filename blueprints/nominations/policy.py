@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mingxiao.policy import is_role, same_district
+from flask import current_app
+
+from mingxiao.database import get_db
+from mingxiao.policy import is_role, same_district, server_record
+
+from . import review
 
 
 def own_or_admin(user: Any, record: Any = None) -> bool:
@@ -32,6 +37,31 @@ def district_staff(user: Any, record: Any = None) -> bool:
     )
 
 
+def expert_scoring(user: Any, record: Any = None) -> bool:
+    """Experts: the scoring list, and a nomination as the server has it if it can be scored.
+
+    Scorable: 已报送 or 专家评审, in a cohort whose review the city started. An expert whose
+    own 区县 is the nominee's is left out unless ``NOMINATIONS_EXCLUDE_OWN_DISTRICT_EXPERTS``
+    is off (回避).
+    """
+    if not is_role(user, "expert"):
+        return False
+    if record is None:
+        return True
+    stored = server_record(record)
+    if stored is None or stored.sheet != "nominations":
+        return False
+    if stored.get("status") not in review.SCORABLE:
+        return False
+    cohort = stored.get("cohort")
+    in_review = get_db().table("nominations").where(cohort=cohort, status=review.IN_REVIEW)
+    if not cohort or not in_review:
+        return False
+    mine = getattr(user, "district", None)
+    exclude = current_app.config.get("NOMINATIONS_EXCLUDE_OWN_DISTRICT_EXPERTS", True)
+    return not (exclude and mine and stored.get("district") == mine)
+
+
 PERMISSIONS = {
     "nominations.view": own_or_admin,
     "nominations.create": district_staff,
@@ -46,4 +76,6 @@ PERMISSIONS = {
     "nominations.import": district_staff,  # import a district's existing 《人选汇总表》
     "nominations.print": own_or_admin,  # the printable 《人选推荐表》 and its PDF
     "nominations.publicity": admin_only,  # 公示: periods, objections, finalising
+    "nominations.score": expert_scoring,  # 差额审核: score a nomination (record-level)
+    "nominations.review": admin_only,  # 差额审核: start, weights, ranking, shortlist
 }

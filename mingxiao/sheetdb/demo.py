@@ -916,15 +916,18 @@ class _Generator:
         if status not in ("专家评审", "拟录取", "公示中", "已录取", "未录取"):
             return
         criteria = self.choices("score_criteria")
-        all_scores: list[float] = []
+        # the seeded 评分权重: score_total is the mean of each expert's weighted total
+        weights = {r["criterion"]: float(r["weight"]) for r in self.schemas["score_weights"].seed}
+        totals: list[float] = []
         for e_idx, (email, name) in enumerate(self.experts):
             # in the review now: the demo expert still has about half of the queue to score
             if status == "专家评审" and e_idx == 0 and self.rng.random() < 0.5:
                 continue
             day = self.days(cohort.deadline, 15, 35)
+            weighted = 0.0
             for crit in criteria:
                 score = round(min(100.0, max(0.0, self.rng.gauss(quality, 3.5))) * 2) / 2
-                all_scores.append(score)
+                weighted += weights.get(crit, 0.0) * score
                 self.add(
                     "expert_scores",
                     {
@@ -945,8 +948,9 @@ class _Generator:
                         "scored_at": self.at(day),
                     },
                 )
-        if status != "专家评审" and all_scores:
-            nom["score_total"] = round(sum(all_scores) / len(all_scores), 2)
+            totals.append(weighted / (sum(weights.get(c, 0.0) for c in criteria) or 1.0))
+        if status != "专家评审" and totals:
+            nom["score_total"] = round(sum(totals) / len(totals), 2)
 
     # -- trainees and mentors -----------------------------------------------------------
     def trainees(self) -> None:

@@ -11,6 +11,7 @@ moves) overlaid with pending operations, so authors see their own saves at once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import filelock
 
@@ -433,6 +435,14 @@ class _ThreadState(threading.local):
         self.max_seq = 0
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _wall_clock(zone: ZoneInfo) -> dt.datetime:
+    """Now, as the naive wall-clock time of ``zone`` (how the sheet stores times)."""
+    return dt.datetime.now(zone).replace(tzinfo=None)
+
+
 class Database:
     """A workbook as a database: tables, journal, flusher, audit, health."""
 
@@ -449,6 +459,7 @@ class Database:
         stale_min_rows: int = 2,
         batch_max: int = 20000,
         clock: Callable[[], dt.datetime] | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self.schemas = schemas
         self.backend = backend
@@ -462,7 +473,10 @@ class Database:
         self.idle_interval = idle_interval
         self.stale_min_rows = stale_min_rows
         self.batch_max = batch_max
-        self._clock = clock or dt.datetime.now
+        # Sheet times are naive wall-clock times in ``timezone`` (what a person in the office
+        # reads and types in Excel), whatever zone the server itself runs in.
+        self.timezone = timezone
+        self._clock = clock or functools.partial(_wall_clock, ZoneInfo(timezone))
         self._lock = threading.RLock()
         self._snapshot: Snapshot = Snapshot.empty(schemas)
         self._read_error: str | None = None

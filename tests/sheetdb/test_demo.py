@@ -129,16 +129,19 @@ def test_returned_nominations_say_why(data: Data) -> None:
     assert all(n["return_reason"] for n in data["nominations"] if n["status"] == "已退回")
 
 
-def test_score_total_is_the_mean_of_the_expert_scores(demo: Data) -> None:
-    scores: dict[str, list[float]] = defaultdict(list)
+def test_score_total_is_the_mean_of_each_experts_weighted_total(
+    demo: Data, schemas: SchemaSet
+) -> None:
+    weights = {r["criterion"]: float(r["weight"]) for r in schemas["score_weights"].seed}
+    per_expert: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for s in demo["expert_scores"]:
-        scores[s["nomination"]].append(s["score"])
+        per_expert[s["nomination"]][s["expert_email"]] += weights[s["criterion"]] * s["score"]
     scored = [n for n in demo["nominations"] if n["score_total"] is not None]
     assert scored
+    total_weight = sum(weights.values())
     for n in scored:
-        assert n["score_total"] == pytest.approx(
-            sum(scores[n["id"]]) / len(scores[n["id"]]), abs=0.01
-        )
+        totals = [t / total_weight for t in per_expert[n["id"]].values()]
+        assert n["score_total"] == pytest.approx(sum(totals) / len(totals), abs=0.01)
 
 
 def test_curriculum_rows_are_the_schema_seed_with_engine_ids(

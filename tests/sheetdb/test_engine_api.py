@@ -473,3 +473,13 @@ def test_text_a_cell_cannot_hold_is_refused_or_stored_exactly(
         ws.cell(row=find_row(ws, rec.id), column=header_col(ws, "工作单位")).value = "学军中学"
     db.sync()
     assert [e["field"] for e in db.audit(source="sheet")] == ["organisation"]
+
+
+def test_the_clock_is_beijing_wall_time_whatever_the_server_zone(db: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    beijing = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert db.timezone == "Asia/Shanghai"
+    assert abs((db.now() - beijing).total_seconds()) < 60
+    stamped = add(db, "王老师")
+    assert abs((stamped["created_at"] - beijing).total_seconds()) < 60

@@ -19,8 +19,9 @@ from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
 from mingxiao.sheetdb import Record, ValidationError
+from mingxiao.sheetdb.types import N_
 
-from .. import rules, workflow
+from .. import attachments, rules, workflow
 from ..blueprint import bp
 from ..forms import (
     CONDITIONS,
@@ -34,8 +35,12 @@ from ..forms import (
     options,
     window_form,
 )
+from .attachments import forget_files, not_saved_notice, save_files
 
 PER_PAGE = 25
+DUPLICATE_PRIVATE = N_(
+    "系统中本期已有与您的身份证号或姓名、出生日期相同的推荐，不能重复申报。如有疑问，请联系发出邀请的区县教育局。"
+)
 LIST_COLUMNS = ("id", "name", "school", "position", "cohort", "district", "status")
 # 《人选汇总表》: the official column order (序号 first, then the nominee as on the 推荐表).
 SUMMARY_COLUMNS = (
@@ -90,7 +95,7 @@ def _base_json(rec: Record | None) -> str:
 def _form_values(form: Any) -> dict[str, Any]:
     values = {}
     for key in ENTRY_FIELDS:
-        if key in form:
+        if key in form and key != "attachments":  # files: views/attachments.save_files
             data = form[key].data
             values[key] = data.strip() if isinstance(data, str) else data
     for key in (
@@ -120,9 +125,19 @@ def _attach(form: Any, key: str, message: str) -> None:
 
 
 def _check(
-    form: Any, values: dict[str, Any], district: str, exclude_id: str | None, window: bool
+    form: Any,
+    values: dict[str, Any],
+    district: str,
+    exclude_id: str | None,
+    window: bool,
+    *,
+    private: bool = False,
 ) -> bool:
-    """The rules behind the form: the window, then rules.validate_nomination. True if clean."""
+    """The rules behind the form: the window, then rules.validate_nomination. True if clean.
+
+    ``private``: the person filling in may not see other records (an invitation link), so a
+    duplicate is reported without the other record's id, district or status.
+    """
     db = get_db()
     cohort = db.table("cohorts").get(str(values.get("cohort") or ""))
     ok = True
@@ -145,6 +160,8 @@ def _check(
         exclude_id=exclude_id,
     )
     for key, problem in problems.items():
+        if private and key == rules.DUPLICATE_KEY:
+            problem = (DUPLICATE_PRIVATE, {})
         _attach(form, key, _problem_text(problem))
         ok = False
     return ok
@@ -209,13 +226,17 @@ def detail(nomination_id: str) -> Any:
     rec = _nomination_or_404(nomination_id, "nominations.view")
     db = get_db()
     cohort = db.table("cohorts").get(str(rec.get("cohort") or ""))
+    from ..history import nomination_history  # 修改记录: web and direct sheet edits
+
+    reveal = authorize(current_user, "nominations.personal_data", rec)
     return render_template(
         "nominations/detail.html",
         nomination=rec,
         schema=db.schemas["nominations"],
         fields=ENTRY_FIELDS,
         cohort=cohort,
-        reveal=authorize(current_user, "nominations.personal_data", rec),
+        reveal=reveal,
+        history=nomination_history(db, rec.id, reveal=reveal),
         can_edit=authorize(current_user, "nominations.edit", rec)
         and workflow.edit_problem(rec.get("status")) is None,
         can_stamp=authorize(current_user, "nominations.stamp", rec),
@@ -241,16 +262,23 @@ def new() -> Any:
     if form.validate_on_submit():
         values = _form_values(form)
         district = values.pop("district", None) if admin else current_user.district
+        stored = None
         if _check(form, values, district or "", None, window=True):
-            values.update(district=district, status=workflow.DRAFT)
+            stored = save_files(form, [], user=current_user.email)
+        if stored is not None:
+            values.update(
+                district=district, status=workflow.DRAFT, attachments=attachments.join(stored)
+            )
             try:
                 rec = db.table("nominations").insert(values, user=current_user.email)
             except ValidationError as exc:
+                forget_files(stored)
                 for key, problem in exc.details.items():
                     _attach(form, key, _problem_text(problem))
             else:
                 flash(_("已保存推荐 %(id)s（草稿）。核对无误后请盖章。", id=rec.id), "success")
                 return redirect(url_for("nominations.detail", nomination_id=rec.id))
+    not_saved_notice(form)  # files chosen in a form that had errors
     return _render_form(form, None, "")
 
 
@@ -271,10 +299,16 @@ def edit(nomination_id: str) -> Any:
     if form.validate_on_submit():
         values = _form_values(form)
         district = values.pop("district", None) if admin else rec["district"]
+        existing = attachments.parse(rec.get("attachments"))
+        stored = None
         if _check(form, values, district or "", rec.id, window=not admin):
+            stored = save_files(form, existing, user=current_user.email)
+        if stored is not None:
             changes = dict(
                 values, status=workflow.DRAFT
             )  # a corrected, returned one is a draft again
+            if stored:  # new files join the ones already attached
+                changes["attachments"] = attachments.join(existing + stored)
             if admin:
                 changes["district"] = district
             try:
@@ -288,6 +322,7 @@ def edit(nomination_id: str) -> Any:
                     rec.id, changes, base=base_values, user=current_user.email
                 )
             except ValidationError as exc:
+                forget_files(stored)
                 for key, problem in exc.details.items():
                     _attach(form, key, _problem_text(problem))
             else:
@@ -301,6 +336,7 @@ def edit(nomination_id: str) -> Any:
                     return redirect(url_for("admin.conflict", seq=result.op.seq))
                 flash(_("已保存修改。"), "success")
                 return redirect(url_for("nominations.detail", nomination_id=rec.id))
+    not_saved_notice(form)  # files chosen in a form that had errors
     return _render_form(form, rec, base)
 
 
