@@ -47,3 +47,8 @@ def record_committed(op: Any) -> None:
 @hookspec
 def cli_commands() -> list[Any]:
     """Return click commands or groups to add to ``flask --app app …``."""
+
+
+@hookspec
+def trainee_sections(trainee: Any, user: Any) -> list[Any]:
+    """Return ``Widget``s for the profile page of ``trainee`` (a Record) as ``user`` may see it."""

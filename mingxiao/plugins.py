@@ -44,6 +44,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "blueprints.auth",
     "blueprints.admin",
     "blueprints.nominations",
+    "blueprints.notifications",
+    "blueprints.trainees",
+    "blueprints.mentors",
+    "blueprints.workshops",
+    "blueprints.curriculum",
+    "blueprints.deliverables",
 )
 # The shell (home, /healthz, language switch, login) is not a feature: never filtered out.
 ALWAYS_ENABLED: frozenset[str] = frozenset({"blueprints.core", "blueprints.auth"})
@@ -321,6 +327,12 @@ def nav_items(user: Any, app: Flask | None = None) -> list[NavItem]:
 def dashboard_widgets(user: Any, app: Flask | None = None) -> list[Widget]:
     """Every plugin's home-page widgets for ``user``, sorted by ``order`` then title."""
     widgets = _flatten(get_manager(app).hook.dashboard_widgets(user=user))
+    return sorted(widgets, key=lambda w: (w.order, str(w.title)))
+
+
+def trainee_sections(trainee: Any, user: Any, app: Flask | None = None) -> list[Widget]:
+    """Every plugin's sections of ``trainee``'s profile page for ``user``, sorted by ``order``."""
+    widgets = _flatten(get_manager(app).hook.trainee_sections(trainee=trainee, user=user))
     return sorted(widgets, key=lambda w: (w.order, str(w.title)))
 
 

@@ -2,7 +2,7 @@
 
 Hooks exercised here (tests/test_hooks_meta.py checks this list stays complete):
 register_blueprints, register_sheets, register_permissions, nav_items, dashboard_widgets,
-record_committed, cli_commands.
+record_committed, cli_commands, trainee_sections.
 """
 
 from __future__ import annotations
@@ -270,6 +270,14 @@ def test_hook_dashboard_widgets_are_merged_and_sorted_by_order(example_app):
     with example_app.test_request_context():
         widgets = plugins.dashboard_widgets(FakeUser())
     assert [w.title for w in widgets][:2] == ["我的账号", "示例小组件"]
+
+
+def test_hook_trainee_sections_are_merged_and_sorted_by_order(example_app):
+    with example_app.test_request_context():
+        sections = plugins.trainee_sections({"name": "张三"}, FakeUser(), app=example_app)
+    titles = [w.title for w in sections]
+    assert titles[0] == "示例档案栏目"
+    assert sections[0].context["greeting"] == "学员 张三"
 
 
 def test_hook_record_committed_sees_each_durable_write(example_app):

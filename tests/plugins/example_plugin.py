@@ -64,6 +64,11 @@ def dashboard_widgets(user: Any) -> list[Any]:
 
 
 @hookimpl
+def trainee_sections(trainee: Any, user: Any) -> list[Any]:
+    return [Widget("示例档案栏目", "example/widget.html", {"greeting": f"学员 {trainee['name']}"}, order=5)]
+
+
+@hookimpl
 def record_committed(op: Any) -> None:
     current_app.extensions.setdefault(COMMITTED_KEY, []).append(op)
 

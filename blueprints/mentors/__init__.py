@@ -1,0 +1,3 @@
+"""The mentors plugin (work in progress: see the issue)."""
+
+from __future__ import annotations
