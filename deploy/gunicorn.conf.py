@@ -1,0 +1,41 @@
+"""gunicorn settings for one small server: ``gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'``.
+
+Every value can be changed through the environment (e.g. in /etc/mingxiao/mingxiao.env, which
+the systemd unit reads), so this file stays as shipped.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# Loopback only: nginx (deploy/nginx.conf) terminates TLS and forwards to this address.
+bind = os.environ.get("MINGXIAO_BIND", "127.0.0.1:8000")
+# Four workers suit 2 cores: requests mostly wait on the workbook lock or the network.
+workers = _int("MINGXIAO_WORKERS", 4)
+worker_class = "sync"
+# A Google Sheets call gives up well before this (mingxiao's own per-call timeout is shorter),
+# so a slow API shows the user an error page instead of a killed worker.
+timeout = _int("MINGXIAO_WORKER_TIMEOUT", 60)
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak in a library never grows without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# The database opens lazily per worker after the fork (mingxiao/database.py): no preload needed.
+preload_app = False
+# Trust X-Forwarded-* only from the local proxy; the app also needs MINGXIAO_PROXY_COUNT=1.
+forwarded_allow_ips = "127.0.0.1"
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("MINGXIAO_LOG_LEVEL", "info")
+# No query strings in the access log: searches may carry names (never phones or ID numbers,
+# which are kept out of URLs, but a log should hold as little personal data as it can).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
