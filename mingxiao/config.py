@@ -53,6 +53,11 @@ def defaults() -> dict[str, Any]:
         "WORKBOOK": None,  # default <instance>/mingxiao.xlsx
         "GSHEETS_KEY": None,
         "GSHEETS_CREDENTIALS": None,
+        "GSHEETS_READS_PER_MINUTE": 60,  # request budgets shared by all workers of one server
+        "GSHEETS_WRITES_PER_MINUTE": 60,
+        "GSHEETS_CHANGE_TTL": 10.0,  # seconds between Drive modifiedTime checks
+        "GSHEETS_TIMEOUT": 20.0,  # per request; retries stop well before gunicorn's 60 s
+        "GSHEETS_API_BASE": None,  # tests/bench only: URL of the in-repo fake instead of Google
         "SCHEMA_DIR": None,  # default: sheets_schema/ beside the package
         "BACKUP_KEEP": 24,
         "DATABASE_OPTIONS": {},  # extra keyword arguments for sheetdb.open_database

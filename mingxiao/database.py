@@ -78,7 +78,7 @@ def _backend(app: Flask) -> Backend | None:
     if kind == "gsheets":
         key = app.config.get("GSHEETS_KEY")
         credentials = app.config.get("GSHEETS_CREDENTIALS")
-        if not key or not credentials:
+        if not key or not (credentials or app.config.get("GSHEETS_API_BASE")):
             raise ConfigError(
                 "使用 Google 表格需要设置 MINGXIAO_GSHEETS_KEY（表格 ID）和 MINGXIAO_GSHEETS_CREDENTIALS（服务账号 JSON 文件路径）。"
                 " / The gsheets backend needs MINGXIAO_GSHEETS_KEY and MINGXIAO_GSHEETS_CREDENTIALS."
@@ -89,7 +89,16 @@ def _backend(app: Flask) -> Backend | None:
             raise ConfigError(
                 f"无法加载 Google 表格后端：{exc} / Cannot load the gsheets backend: {exc}"
             ) from exc
-        backend: Backend = gsheets.backend_from_config(key=key, credentials=credentials)
+        backend: Backend = gsheets.backend_from_config(
+            key=key,
+            credentials=credentials,
+            state_path=Path(app.instance_path) / "journal.sqlite3",  # the budget shared by workers
+            base_url=app.config.get("GSHEETS_API_BASE"),  # tests/bench only: the in-repo fake
+            reads_per_minute=int(app.config.get("GSHEETS_READS_PER_MINUTE", 60)),
+            writes_per_minute=int(app.config.get("GSHEETS_WRITES_PER_MINUTE", 60)),
+            change_ttl=float(app.config.get("GSHEETS_CHANGE_TTL", 10.0)),
+            timeout=float(app.config.get("GSHEETS_TIMEOUT", 20.0)),
+        )
         return backend
     raise ConfigError(
         f"MINGXIAO_BACKEND 只能是 xlsx 或 gsheets，当前为 {kind!r}。"
@@ -110,6 +119,9 @@ def _open(app: Flask) -> Database:
         schemas=schemas_for(app),
         **kwargs,
     )
+    hint = getattr(db.backend, "min_save_interval", None)
+    if hint:  # Google: fewer, bigger group commits keep writes per save low
+        db.min_save_interval = max(db.min_save_interval, float(hint))
     db.add_listener(lambda op: fire_record_committed(app, op))
     if not app.testing:
         # The flusher also notices direct edits in the workbook (audit, stale copies) and
