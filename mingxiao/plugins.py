@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "blueprints.workshops",
     "blueprints.curriculum",
     "blueprints.deliverables",
+    "blueprints.completion",
 )
 # The shell (home, /healthz, language switch, login) is not a feature: never filtered out.
 ALWAYS_ENABLED: frozenset[str] = frozenset({"blueprints.core", "blueprints.auth"})

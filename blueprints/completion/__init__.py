@@ -1,0 +1,3 @@
+"""The completion plugin (work in progress: see issue 6)."""
+
+from __future__ import annotations
