@@ -1,0 +1,7 @@
+"""The ``curriculum`` blueprint; the route modules in ``views/`` register their pages on it."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("curriculum", __name__, url_prefix="/curriculum")

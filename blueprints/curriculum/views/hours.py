@@ -1,0 +1,63 @@
+"""A trainee's hours ledger (per module, with bars) and the attendance risk list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from mingxiao.database import get_db
+from mingxiao.policy import authorize, require
+
+from .. import data, rules
+from ..blueprint import bp
+
+
+@bp.get("/hours/<trainee_id>")
+@login_required
+def hours(trainee_id: str) -> Any:
+    """Hours done vs required per module, and absence against the allowance (404 if not yours)."""
+    trainee = get_db().table("trainees").get(trainee_id)
+    if trainee is None:
+        abort(404)
+    require("curriculum.hours", trainee, status=404)
+    info = data.trainee_hours(trainee)
+    return render_template(
+        "curriculum/hours.html",
+        info=info,
+        trainee=trainee,
+        today=data.today(),
+        can_manage=authorize(current_user, "curriculum.manage"),
+        level_labels=rules.LEVEL_LABELS,
+    )
+
+
+@bp.get("/risk")
+@login_required
+def risk() -> Any:
+    """Trainees near or over the absence line, and every absence without approval."""
+    require("curriculum.risk")
+    cohort_id = request.args.get("cohort") or ""
+    cohort = data.current_cohort(cohort_id) if cohort_id else None
+    if cohort_id and cohort is None:
+        abort(404)
+    district = None if authorize(current_user, "curriculum.manage") else current_user.district
+    rows = data.risk_rows(cohort, district=district)
+    return render_template(
+        "curriculum/risk.html",
+        rows=rows,
+        cohort=cohort,
+        cohorts=data.cohorts(),
+        district=district,
+        settings=data.settings_for(cohort),
+        level_labels=rules.LEVEL_LABELS,
+    )
+
+
+@bp.get("/hours/mine")
+@login_required
+def my_hours() -> Any:
+    """A trainee's shortcut to their own ledger."""
+    require("curriculum.leave")
+    return redirect(url_for("curriculum.hours", trainee_id=current_user.trainee_id))
