@@ -49,7 +49,12 @@ def sessions_of(cohort_id: str) -> list[Record]:
     """A cohort's sessions by date (undated rows last)."""
     rows = get_db().table("sessions").where(cohort=cohort_id)
     return sorted(
-        rows, key=lambda s: (rules.as_date(s.get("date")) or dt.date.max, s.get("start_time") or "", s.id)
+        rows,
+        key=lambda s: (
+            rules.as_date(s.get("date")) or dt.date.max,
+            s.get("start_time") or "",
+            s.id,
+        ),
     )
 
 

@@ -28,7 +28,9 @@ class SessionForm(FlaskForm):
     )
     date = DateField(_l("日期"), validators=[InputRequired(_l("请填写日期，如 2026-09-01。"))])
     start_time = StringField(
-        _l("开始时间"), validators=[Optional(), Length(max=10)], description=_l("24 小时制，如 09:00")
+        _l("开始时间"),
+        validators=[Optional(), Length(max=10)],
+        description=_l("24 小时制，如 09:00"),
     )
     hours = DecimalField(
         _l("学时"),

@@ -314,7 +314,9 @@ def _session_index(sessions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[s
     return {_text(s.get("id")): s for s in sessions if _text(s.get("id"))}
 
 
-def latest_rows(attendance: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
+def latest_rows(
+    attendance: Iterable[Mapping[str, Any]],
+) -> dict[tuple[str, str], Mapping[str, Any]]:
     """One row per (session, trainee): a pair typed twice counts once, the lower row wins.
 
     Voided rows (``voided`` true) are skipped.

@@ -56,7 +56,12 @@ HEADERS: dict[str, str] = {
     "备注": "note",
     "培训安排编号": "session",
 }
-STATUS_ALIASES = {"迟到": rules.PARTIAL, "早退": rules.PARTIAL, "迟到/早退": rules.PARTIAL, "√": rules.PRESENT}
+STATUS_ALIASES = {
+    "迟到": rules.PARTIAL,
+    "早退": rules.PARTIAL,
+    "迟到/早退": rules.PARTIAL,
+    "√": rules.PRESENT,
+}
 WRITTEN_FIELDS = ("status", "hours_attended", "leave_reason", "leave_status", "note")
 
 
@@ -137,7 +142,9 @@ def read_sheet(path: Path) -> SheetRows:
         raise SignInFileError(N_("无法读取这个文件，请确认是 Excel 工作簿（.xlsx）。")) from exc
     try:
         for ws in wb.worksheets:
-            values = list(ws.iter_rows(values_only=True, max_row=HEADER_SCAN_ROWS + MAX_DATA_ROWS + 1))
+            values = list(
+                ws.iter_rows(values_only=True, max_row=HEADER_SCAN_ROWS + MAX_DATA_ROWS + 1)
+            )
             for i, row in enumerate(values[:HEADER_SCAN_ROWS]):
                 columns: dict[str, int] = {}
                 headers: dict[str, str] = {}
@@ -152,12 +159,18 @@ def read_sheet(path: Path) -> SheetRows:
                 if "status" in columns and ({"trainee", "name"} & columns.keys()):
                     rows = []
                     for k, data in enumerate(values[i + 1 :], start=i + 2):
-                        cells = {f: (data[c - 1] if data and c - 1 < len(data) else None) for f, c in columns.items()}
+                        cells = {
+                            f: (data[c - 1] if data and c - 1 < len(data) else None)
+                            for f, c in columns.items()
+                        }
                         if all(_text(v) == "" for v in cells.values()):
                             continue
                         rows.append((k, cells))
                     if len(rows) > MAX_DATA_ROWS:
-                        raise SignInFileError(N_("数据行太多（超过 {n} 行），签到表应是一次培训的名单。"), n=MAX_DATA_ROWS)
+                        raise SignInFileError(
+                            N_("数据行太多（超过 {n} 行），签到表应是一次培训的名单。"),
+                            n=MAX_DATA_ROWS,
+                        )
                     return SheetRows(ws.title, i + 1, columns, headers, rows, ignored)
     finally:
         wb.close()
@@ -192,9 +205,7 @@ def analyse(
     for tid, t in roster.items():
         by_name.setdefault(_norm(t.get("name")), []).append(tid)
     sid = str(session.get("id"))
-    existing = {
-        tid: row for (s, tid), row in rules.latest_rows(attendance).items() if s == sid
-    }
+    existing = {tid: row for (s, tid), row in rules.latest_rows(attendance).items() if s == sid}
     session_hours = rules.dec(session.get("hours"))
     seen: dict[str, int] = {}
     out: list[ImportRow] = []
@@ -202,7 +213,9 @@ def analyse(
         row = ImportRow(number=number, status=ERROR)
         out.append(row)
 
-        def problem(fld: str | None, template: str, r: ImportRow = row, n: int = number, **params: Any) -> None:
+        def problem(
+            fld: str | None, template: str, r: ImportRow = row, n: int = number, **params: Any
+        ) -> None:
             r.problems.append(
                 Problem(
                     _address(sheet, n, fld) if fld else f"{sheet.title}!{n}",
@@ -220,33 +233,59 @@ def analyse(
                 problem("trainee", N_("学员编号“{value}”不是本期学员。"), value=tid)
                 tid = ""
             elif name and _norm(name) != _norm(roster[tid].get("name")):
-                problem("name", N_("姓名“{value}”与学员编号 {id} 的姓名“{expected}”不一致。"), value=name, id=tid, expected=roster[tid].get("name"))
+                problem(
+                    "name",
+                    N_("姓名“{value}”与学员编号 {id} 的姓名“{expected}”不一致。"),
+                    value=name,
+                    id=tid,
+                    expected=roster[tid].get("name"),
+                )
                 tid = ""
         elif name:
             found = by_name.get(_norm(name), [])
             if not found:
-                problem("name", N_("本期学员中没有“{value}”，请核对姓名或填写学员编号。"), value=name)
+                problem(
+                    "name", N_("本期学员中没有“{value}”，请核对姓名或填写学员编号。"), value=name
+                )
             elif len(found) > 1:
-                problem("name", N_("本期有 {n} 位学员叫“{value}”，请填写学员编号区分。"), n=len(found), value=name)
+                problem(
+                    "name",
+                    N_("本期有 {n} 位学员叫“{value}”，请填写学员编号区分。"),
+                    n=len(found),
+                    value=name,
+                )
             else:
                 tid = found[0]
         else:
-            problem("trainee" if "trainee" in sheet.columns else "name", N_("请填写学员编号或姓名。"))
+            problem(
+                "trainee" if "trainee" in sheet.columns else "name", N_("请填写学员编号或姓名。")
+            )
         if tid:
             row.trainee_id = tid
             row.trainee_name = _text(roster[tid].get("name"))
             if tid in seen:
-                problem(None, N_("这位学员在第 {n} 行已出现过，同一次培训每人只能有一行。"), n=seen[tid])
+                problem(
+                    None, N_("这位学员在第 {n} 行已出现过，同一次培训每人只能有一行。"), n=seen[tid]
+                )
             seen.setdefault(tid, number)
         given_session = _text(cells.get("session")).upper()
         if given_session and given_session != sid:
-            problem("session", N_("培训安排编号“{value}”不是本次培训（{id}）。"), value=given_session, id=sid)
+            problem(
+                "session",
+                N_("培训安排编号“{value}”不是本次培训（{id}）。"),
+                value=given_session,
+                id=sid,
+            )
 
         # status and hours
         status = _text(cells.get("status"))
         status = STATUS_ALIASES.get(status, status)
         if status not in rules.STATUSES:
-            problem("status", N_("出勤情况“{value}”无法识别，请填写出勤、迟到早退、请假或缺勤。"), value=status)
+            problem(
+                "status",
+                N_("出勤情况“{value}”无法识别，请填写出勤、迟到早退、请假或缺勤。"),
+                value=status,
+            )
         hours_cell = cells.get("hours_attended")
         hours: Decimal | None = None
         if _text(hours_cell):
@@ -255,17 +294,26 @@ def analyse(
                 if not hours.is_finite():
                     raise InvalidOperation
             except (InvalidOperation, ValueError):
-                problem("hours_attended", N_("实到学时“{value}”不是数字。"), value=_text(hours_cell))
+                problem(
+                    "hours_attended", N_("实到学时“{value}”不是数字。"), value=_text(hours_cell)
+                )
                 hours = None
             else:
                 if hours < 0 or hours > session_hours:
-                    problem("hours_attended", N_("实到学时应在 0 到本次学时 {hours} 之间。"), hours=session_hours)
+                    problem(
+                        "hours_attended",
+                        N_("实到学时应在 0 到本次学时 {hours} 之间。"),
+                        hours=session_hours,
+                    )
         values: dict[str, Any] = {"status": status}
         if status == rules.PRESENT:
             values["hours_attended"] = hours if hours is not None else session_hours
         elif status == rules.PARTIAL:
             if hours is None and not _text(hours_cell):
-                problem("hours_attended" if "hours_attended" in sheet.columns else "status", N_("迟到早退请填写实到学时。"))
+                problem(
+                    "hours_attended" if "hours_attended" in sheet.columns else "status",
+                    N_("迟到早退请填写实到学时。"),
+                )
             elif hours is not None and not (0 < hours < session_hours):
                 problem("hours_attended", N_("迟到早退的实到学时应大于 0、小于本次学时。"))
             values["hours_attended"] = hours
@@ -274,9 +322,15 @@ def analyse(
         leave_status = _text(cells.get("leave_status"))
         if status == rules.LEAVE:
             if leave_status and leave_status not in (rules.PENDING, rules.APPROVED, rules.REFUSED):
-                problem("leave_status", N_("请假审批“{value}”无法识别，请填写待审批、已批准或已拒绝。"), value=leave_status)
+                problem(
+                    "leave_status",
+                    N_("请假审批“{value}”无法识别，请填写待审批、已批准或已拒绝。"),
+                    value=leave_status,
+                )
             prior = existing.get(tid) if tid else None
-            values["leave_status"] = leave_status or (prior.get("leave_status") if prior else None) or rules.APPROVED
+            values["leave_status"] = (
+                leave_status or (prior.get("leave_status") if prior else None) or rules.APPROVED
+            )
         if _text(cells.get("leave_reason")):
             values["leave_reason"] = _text(cells.get("leave_reason"))
         if _text(cells.get("note")):
@@ -318,7 +372,12 @@ def write_rows(table: Any, analysis: Analysis, *, session_id: str, user: str) ->
         if current is None:
             continue
         base = {k: current.get(k) for k in r.values}
-        result = table.update(r.existing_id, {**r.values, "recorded_by": user}, base={**base, "recorded_by": current.get("recorded_by")}, user=user)
+        result = table.update(
+            r.existing_id,
+            {**r.values, "recorded_by": user},
+            base={**base, "recorded_by": current.get("recorded_by")},
+            user=user,
+        )
         if result.status == "parked":
             counts["parked"] += 1
         elif result.status == "pending":
@@ -355,7 +414,15 @@ def save_state(folder: Path, upload_id: str, state: Mapping[str, Any]) -> None:
     os.replace(tmp, target)
 
 
-def start_import(folder: Path, stored_name: str, *, original_name: str, owner: str, session_id: str, now: dt.datetime) -> str:
+def start_import(
+    folder: Path,
+    stored_name: str,
+    *,
+    original_name: str,
+    owner: str,
+    session_id: str,
+    now: dt.datetime,
+) -> str:
     """Record a stored upload (``<32 hex>.xlsx``) as an import of ``session_id``; its id."""
     upload_id = stored_name.partition(".")[0]
     save_state(

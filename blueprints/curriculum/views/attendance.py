@@ -86,7 +86,11 @@ def attendance(session_id: str) -> Any:
         if not errors:
             if parked:
                 flash(
-                    _("已保存 %(n)d 名学员的考勤；%(m)d 行有人在表格中同时修改，已转为冲突待处理（见“同步与冲突”）。", n=saved, m=parked),
+                    _(
+                        "已保存 %(n)d 名学员的考勤；%(m)d 行有人在表格中同时修改，已转为冲突待处理（见“同步与冲突”）。",
+                        n=saved,
+                        m=parked,
+                    ),
                     "warning",
                 )
             else:
@@ -131,7 +135,9 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
         status = request.form.get(key, "").strip()
         if not status:
             continue  # left blank: nothing recorded for this trainee
-        values, problem = rules.grid_values(status, request.form.get(f"hours-{tid}"), session.get("hours"))
+        values, problem = rules.grid_values(
+            status, request.form.get(f"hours-{tid}"), session.get("hours")
+        )
         if values is None:
             errors[tid] = _(problem or "")
             continue
@@ -143,7 +149,9 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
             values["leave_status"] = leave
         row = entry["row"]
         if row is None:
-            inserts.append({"session": session.id, "trainee": tid, "recorded_by": current_user.email, **values})
+            inserts.append(
+                {"session": session.id, "trainee": tid, "recorded_by": current_user.email, **values}
+            )
         else:
             base = {
                 "status": request.form.get(f"base_status-{tid}", ""),

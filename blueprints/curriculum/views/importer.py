@@ -165,7 +165,10 @@ def import_confirm(upload_id: str) -> Any:
     flash(message, "success")
     if counts["parked"]:
         flash(
-            _("%(n)d 行在表格中已被他人修改，已转为冲突待处理（见“同步与冲突”）。", n=counts["parked"]),
+            _(
+                "%(n)d 行在表格中已被他人修改，已转为冲突待处理（见“同步与冲突”）。",
+                n=counts["parked"],
+            ),
             "warning",
         )
     return redirect(url_for("curriculum.attendance", session_id=session.id))

@@ -51,9 +51,7 @@ def leave() -> Any:
     me = _me()
     sessions = [s for s in data.sessions_of(str(me.get("cohort") or "")) if _upcoming(s)]
     mine = rules.latest_rows(get_db().table("attendance").where(trainee=me.id))
-    requests = [
-        r for (sid, _tid), r in mine.items() if r.get("status") == rules.LEAVE
-    ]
+    requests = [r for (sid, _tid), r in mine.items() if r.get("status") == rules.LEAVE]
     session_titles = {s.id: s for s in data.sessions_of(str(me.get("cohort") or ""))}
     return render_template(
         "curriculum/leave.html",
@@ -78,13 +76,23 @@ def leave_request(session_id: str) -> Any:
     if not _upcoming(session):
         abort(404)
     row = _own_row(me, session.id)
-    if row is not None and row.get("status") == rules.LEAVE and row.get("leave_status") in (
-        rules.APPROVED,
-        rules.REFUSED,
+    if (
+        row is not None
+        and row.get("status") == rules.LEAVE
+        and row.get("leave_status")
+        in (
+            rules.APPROVED,
+            rules.REFUSED,
+        )
     ):
-        flash(_("这次请假已审批（%(s)s），如需变更请联系培训中心。", s=row.get("leave_status")), "info")
+        flash(
+            _("这次请假已审批（%(s)s），如需变更请联系培训中心。", s=row.get("leave_status")),
+            "info",
+        )
         return redirect(url_for("curriculum.leave"))
-    form = LeaveRequestForm(data={"leave_reason": row.get("leave_reason")} if row and request.method == "GET" else None)
+    form = LeaveRequestForm(
+        data={"leave_reason": row.get("leave_reason")} if row and request.method == "GET" else None
+    )
     if form.validate_on_submit():
         table = get_db().table("attendance")
         values = {
@@ -95,7 +103,12 @@ def leave_request(session_id: str) -> Any:
         }
         if row is None:
             table.insert(
-                {"session": session.id, "trainee": me.id, "recorded_by": current_user.email, **values},
+                {
+                    "session": session.id,
+                    "trainee": me.id,
+                    "recorded_by": current_user.email,
+                    **values,
+                },
                 user=current_user.email,
             )
         else:
@@ -165,11 +178,17 @@ def leave_decide(attendance_id: str) -> Any:
     decision = DECISIONS.get(request.form.get("decision", ""))
     if decision is None:
         abort(400)
-    result = get_db().table("attendance").update(
-        row.id,
-        {"leave_status": decision},
-        base={"leave_status": request.form.get("base_leave_status", row.get("leave_status") or "")},
-        user=current_user.email,
+    result = (
+        get_db()
+        .table("attendance")
+        .update(
+            row.id,
+            {"leave_status": decision},
+            base={
+                "leave_status": request.form.get("base_leave_status", row.get("leave_status") or "")
+            },
+            user=current_user.email,
+        )
     )
     if result.status == "parked":
         flash(_("审批未生效：表格中的审批结果已被他人修改，请到“同步与冲突”页面处理。"), "warning")

@@ -69,14 +69,18 @@ def sessions() -> Any:
         sessions=rows,
         module_names=module_names,
         hours=hours,
-        upcoming={s.id for s in rows if (rules.as_date(s.get("date")) or data.today()) > data.today()},
+        upcoming={
+            s.id for s in rows if (rules.as_date(s.get("date")) or data.today()) > data.today()
+        },
     )
 
 
 def _session_form(obj: Record | None = None) -> SessionForm:
     form = SessionForm(data=dict(obj) if obj is not None and request.method == "GET" else None)
     db = get_db()
-    form.cohort.choices = [("", _("请选择"))] + [(c.id, str(c.get("name") or c.id)) for c in data.cohorts()]
+    form.cohort.choices = [("", _("请选择"))] + [
+        (c.id, str(c.get("name") or c.id)) for c in data.cohorts()
+    ]
     form.module.choices = [("", _("（不计入模块）"))] + [
         (m.id, f"{m.get('series')} · {m.get('topic')}（{m.get('hours')}）") for m in data.modules()
     ]
@@ -138,7 +142,10 @@ def session_edit(session_id: str) -> Any:
         else:
             if result.status == "parked":
                 flash(
-                    _("保存未生效：有人在表格中同时修改了“%(fields)s”。请到“同步与冲突”页面选择保留哪个值。", fields="、".join(c.header for c in result.conflicts)),
+                    _(
+                        "保存未生效：有人在表格中同时修改了“%(fields)s”。请到“同步与冲突”页面选择保留哪个值。",
+                        fields="、".join(c.header for c in result.conflicts),
+                    ),
                     "warning",
                 )
             else:
