@@ -51,6 +51,7 @@ def _glance(trainee_id: str, user: Any) -> dict[str, Any]:
     return {
         "summaries": summarize(db, visible),
         "duplicates": len(own) > 1,
+        "has_any": bool(own),
         "can_found": not own and authorize(user, "workshops.manage"),
         "principal_outcomes": rules.PRINCIPAL_OUTCOMES,
     }
@@ -79,15 +80,21 @@ def trainee_sections(trainee: Any, user: Any) -> list[Any]:
     from mingxiao.plugins import Widget
     from mingxiao.policy import authorize
 
-    # Judged on the trainee row: the user sees this section exactly when they could read the
-    # workshop this trainee leads (or would lead).
-    if not authorize(user, "workshops.view", trainee):
+    trainee_id = getattr(trainee, "id", None)
+    if not trainee_id:
+        return []
+    context = _glance(str(trainee_id), user)
+    # The workshop the user may read; without one, the “not founded yet” note only for those
+    # who could read it once founded (judged on the trainee row: their district, mentors…).
+    if not context["summaries"] and (
+        context["has_any"] or not authorize(user, "workshops.view", trainee)
+    ):
         return []
     return [
         Widget(
             title=_l("名校长工作室"),
             template="workshops/_glance.html",
-            context=_glance(trainee.id, user),
+            context=context,
             order=SECTION_ORDER,
         )
     ]
