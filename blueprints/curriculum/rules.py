@@ -310,7 +310,12 @@ def absence_summary(
     return out
 
 
-def _session_index(sessions: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _session_index(
+    sessions: Iterable[Mapping[str, Any]] | Mapping[str, Any],
+) -> dict[str, Mapping[str, Any]]:
+    """Session id → session row. A mapping of session id → hours (the older call) works too."""
+    if isinstance(sessions, Mapping):
+        return {_text(k): {"id": k, "hours": v} for k, v in sessions.items() if _text(k)}
     return {_text(s.get("id")): s for s in sessions if _text(s.get("id"))}
 
 
@@ -333,16 +338,17 @@ def latest_rows(
 
 def summaries_by_trainee(
     attendance: Iterable[Mapping[str, Any]],
-    sessions: Iterable[Mapping[str, Any]],
+    sessions: Iterable[Mapping[str, Any]] | Mapping[str, Any],
     settings: AbsenceSettings,
     trainees: Sequence[str] | None = None,
     today: dt.date | None = None,
 ) -> dict[str, AbsenceSummary]:
     """An :class:`AbsenceSummary` per trainee id (every id in ``trainees``, even without rows).
 
-    ``sessions`` are session rows (id, hours, date); rows of unknown sessions are skipped (the
-    sheet's health check reports the broken reference). With ``today``, rows of sessions after
-    it are not counted; their leave shows as ``planned_leave``.
+    ``sessions`` are session rows (id, hours, date), or a mapping session id → hours; rows of
+    unknown sessions are skipped (the sheet's health check reports the broken reference). With
+    ``today`` (and dated sessions), rows of sessions after it are not counted; their leave
+    shows as ``planned_leave``.
     """
     index = _session_index(sessions)
     grouped: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {t: [] for t in trainees or ()}

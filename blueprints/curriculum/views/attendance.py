@@ -153,12 +153,13 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
                 {"session": session.id, "trainee": tid, "recorded_by": current_user.email, **values}
             )
         else:
-            base = {
-                "status": request.form.get(f"base_status-{tid}", ""),
-                "hours_attended": request.form.get(f"base_hours-{tid}", ""),
+            # What the grid showed; a cell without its base merges against the sheet as it is.
+            shown = {
+                "status": f"base_status-{tid}",
+                "hours_attended": f"base_hours-{tid}",
+                "leave_status": f"base_leave-{tid}",
             }
-            if "leave_status" in values:
-                base["leave_status"] = request.form.get(f"base_leave-{tid}", "")
+            base = {k: request.form[name] for k, name in shown.items() if name in request.form}
             updates.append((row, values, base))
     if errors:
         return 0, 0, errors

@@ -134,7 +134,8 @@ def session_edit(session_id: str) -> Any:
         abort(404)
     form = _session_form(rec)
     if form.validate_on_submit():
-        base = {k: request.form.get(f"base_{k}", "") for k in SESSION_FIELDS}
+        # What the form showed; a field without its base merges against the sheet as it is.
+        base = {k: request.form[f"base_{k}"] for k in SESSION_FIELDS if f"base_{k}" in request.form}
         try:
             result = table.update(rec.id, _values(form), base=base, user=current_user.email)
         except ValidationError as exc:
