@@ -1,0 +1,97 @@
+"""Lookups every deliverables page needs: thresholds, scoped trainees, 404s, messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from mingxiao.database import get_db
+from mingxiao.policy import authorize, require
+from mingxiao.sheetdb import Record
+
+from ..rules import Problem, Requirements, load_requirements
+
+EXT_REQUIREMENTS = "deliverables.requirements"
+
+
+def requirements() -> Requirements:
+    """The thresholds of ``requirements.toml``, checked against the schema's choice lists."""
+    cached = current_app.extensions.get(EXT_REQUIREMENTS)
+    if cached is None:
+        db = get_db()
+        cached = load_requirements(
+            current_app.config.get("DELIVERABLE_REQUIREMENTS"),
+            kinds=db.choices("deliverable_kinds"),
+            levels=db.choices("levels"),
+        )
+        current_app.extensions[EXT_REQUIREMENTS] = cached
+    return cached
+
+
+def text(problem: Problem) -> str:
+    """A rules Problem in the reader's language."""
+    template, params = problem
+    return _(template).format(**params)
+
+
+def record_or_404(sheet: str, record_id: str, action: str) -> Record:
+    """The stored, live record ``record_id`` of ``sheet`` if the user may ``action`` it; else 404."""
+    rec = get_db().table(sheet).get(record_id)
+    if rec is None or rec.voided:
+        abort(404)
+    require(action, rec, status=404)
+    return rec
+
+
+def trainee_or_404(trainee_id: str, action: str) -> Record:
+    return record_or_404("trainees", trainee_id, action)
+
+
+def visible_trainees(action: str) -> list[Record]:
+    """The live trainees the current user may ``action`` (admins: all), by id."""
+    user = current_user
+    db = get_db()
+    trainees = db.table("trainees")
+    if getattr(user, "role", None) == "trainee":
+        rec = trainees.get(str(getattr(user, "trainee_id", "") or ""))
+        rows: Iterable[Record] = [rec] if rec is not None else []
+    else:
+        rows = trainees.all()
+    return sorted(
+        (r for r in rows if not r.voided and authorize(user, action, r)), key=lambda r: r.id
+    )
+
+
+def attach_error(form: Any, key: str, message: str) -> None:
+    """Show ``message`` at the field ``key`` of ``form`` (WTForms may leave a tuple there)."""
+    errors = form[key].errors
+    if isinstance(errors, tuple):
+        form[key].errors = errors = list(errors)
+    if message not in errors:
+        errors.append(message)
+
+
+def parked(result: Any) -> Any | None:
+    """The redirect to the conflict page when an update was parked, else None."""
+    if result.status == "parked" and result.op is not None:
+        flash(_("这条记录刚被别人改过，您的修改已暂存为冲突。请打开冲突页面处理。"), "warning")
+        return redirect(url_for("admin.conflict", seq=result.op.seq))
+    return None
+
+
+def choices_for(col: Any) -> list[str]:
+    return list(get_db().choices_for(col))
+
+
+class RecordData:
+    """A record as WTForms object data (attribute access; None everywhere for a new record)."""
+
+    def __init__(self, rec: Record | None) -> None:
+        self._rec = rec
+
+    def __getattr__(self, key: str) -> Any:
+        return self._rec.get(key) if self._rec is not None else None

@@ -1,0 +1,79 @@
+"""Dashboard widgets and the trainee-profile sections of the deliverables plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from mingxiao.database import get_db
+from mingxiao.plugins import Widget
+from mingxiao.policy import authorize
+
+from . import rules
+from .views.common import requirements
+from .views.plans import plan_of
+from .views.work import progress_of, review_queue
+
+
+def dashboard_widgets(user: Any) -> list[Widget]:
+    """Trainee: my deliverables progress. Mentor: deliverables waiting for my review."""
+    role = getattr(user, "role", None)
+    if role == "trainee" and authorize(user, "deliverables.submit"):
+        trainee_id = str(user.trainee_id)
+        if get_db().table("trainees").get(trainee_id) is None:
+            return []
+        progress = progress_of(trainee_id)
+        return [
+            Widget(
+                title=_l("我的结业作业"),
+                template="deliverables/_widget_progress.html",
+                context={"progress": progress, "met": sum(1 for p in progress if p.met)},
+                order=60,
+            )
+        ]
+    if role == "mentor" and authorize(user, "deliverables.review"):
+        queue = review_queue()
+        names = {
+            t.id: t.get("name")
+            for t in get_db().table("trainees").all()
+            if t.id in {str(r.get("trainee")) for r in queue}
+        }
+        return [
+            Widget(
+                title=_l("待我审阅的结业作业"),
+                template="deliverables/_widget_queue.html",
+                context={"queue": queue[:8], "total": len(queue), "names": names},
+                order=60,
+            )
+        ]
+    return []
+
+
+def trainee_sections(trainee: Any, user: Any) -> list[Widget]:
+    """The 结业作业 section (and research, talks, plan) of a trainee's profile page."""
+    if trainee is None or not authorize(user, "deliverables.view", trainee):
+        return []
+    reqs = requirements()
+    db = get_db()
+    projects = [r for r in db.table("research_projects").where(trainee=trainee.id) if not r.voided]
+    talks = [r for r in db.table("presentations").where(trainee=trainee.id) if not r.voided]
+    others = [
+        rules.research_requirement(reqs, projects),
+        rules.presentation_requirement(reqs, talks),
+        rules.plan_requirement(plan_of(trainee.id)),
+    ]
+    return [
+        Widget(
+            title=_l("结业作业"),
+            template="deliverables/_section.html",
+            context={"trainee": trainee, "progress": progress_of(trainee.id)},
+            order=300,
+        ),
+        Widget(
+            title=_l("课题、论坛展示与一人一方案"),
+            template="deliverables/_section_other.html",
+            context={"trainee": trainee, "lines": others},
+            order=310,
+        ),
+    ]
