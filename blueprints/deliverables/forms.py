@@ -25,6 +25,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from .rules import MAX_MANUAL_CHARS, PASSED, RETURNED
@@ -92,7 +93,7 @@ def upload_form(kinds: Sequence[str], **kwargs: Any) -> FlaskForm:
     attrs: dict[str, Any] = {
         "kind": SelectField(
             _l("作业类型"),
-            choices=[("", _l("请选择")), *((k, k) for k in kinds)],
+            choices=[SelectChoice("", _l("请选择")), *(SelectChoice(k, k) for k in kinds)],
             validators=[Required(str(_l("作业类型")))],
         ),
         "title": StringField(_l("标题"), validators=[Required(str(_l("标题"))), Length(max=100)]),
@@ -113,7 +114,7 @@ class ReviewForm(FlaskForm):
 
     review_status = RadioField(
         _l("审阅结果"),
-        choices=[(PASSED, _l("通过")), (RETURNED, _l("退回修改"))],
+        choices=[SelectChoice(PASSED, _l("通过")), SelectChoice(RETURNED, _l("退回修改"))],
         validators=[Optional()],
     )
     review_comment = TextAreaField(
@@ -134,7 +135,7 @@ def _schema_field(col: Any, choices: Sequence[str]) -> Field:
     if col.type == "bool":
         return BooleanField(**kwargs)
     if col.type in ("enum", "ref"):
-        opts = [("", _l("请选择")), *((v, v) for v in choices)]
+        opts = [SelectChoice("", _l("请选择")), *(SelectChoice(v, v) for v in choices)]
         return SelectField(choices=opts, validators=validators, **kwargs)
     if col.type == "date":
         return DateField(validators=validators, render_kw={"type": "date"}, **kwargs)
