@@ -5,6 +5,7 @@ the dashboard widget and the trainee profile section."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -287,3 +288,31 @@ def test_the_profile_section_shows_the_district_the_workshop_in_its_area(world):
     trainee_id = world.db.table("workshops").get(ids(world, "other")["workshop"])["trainee"]
     assert sections_for(world, "district", trainee_id)
     assert not sections_for(world, "district2", trainee_id)
+
+
+def edit_form(world: World, url: str) -> dict[str, Any]:
+    """The fields of the edit form at ``url`` as the page shows them (hidden _base included)."""
+    html = world.client("trainee").get(url).get_data(as_text=True)
+    fields = dict(re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', html))
+    fields.pop("csrf_token", None)
+    return {k: unescape(v) for k, v in fields.items()}
+
+
+def test_trainee_edits_their_workshop_and_the_change_is_saved_not_parked(world):
+    own = ids(world, "trainee")["workshop"]
+    url = f"/workshops/{own}/edit"
+    data = {**edit_form(world, url), "name": "改过名的工作室", "founded_on": "2024-03-01"}
+    response = post(world, "trainee", url, data)
+    assert response.headers["Location"].endswith(f"/workshops/{own}")
+    assert world.db.table("workshops").get(own)["name"] == "改过名的工作室"
+
+
+def test_trainee_edits_an_activity_and_the_hours_are_saved(world):
+    own = ids(world, "trainee")
+    url = f"/workshops/{own['workshop']}/activities/{own['activity']}/edit"
+    activity = world.db.table("workshop_activities").get(own["activity"])
+    data = {**edit_form(world, url), "date": activity["date"].isoformat(),
+            "topic": activity["topic"], "hours": "5.5"}  # fmt: skip
+    response = post(world, "trainee", url, data)
+    assert response.headers["Location"].endswith(f"/workshops/{own['workshop']}")
+    assert world.db.table("workshop_activities").get(own["activity"])["hours"] == 5.5
