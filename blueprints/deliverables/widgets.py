@@ -52,7 +52,8 @@ def dashboard_widgets(user: Any) -> list[Widget]:
 
 def trainee_sections(trainee: Any, user: Any) -> list[Widget]:
     """The 结业作业 section (and research, talks, plan) of a trainee's profile page."""
-    if trainee is None or not authorize(user, "deliverables.view", trainee):
+    # Only a stored trainee row (a Record with an id) has deliverables; anything else: no section.
+    if not getattr(trainee, "id", None) or not authorize(user, "deliverables.view", trainee):
         return []
     reqs = requirements()
     db = get_db()
