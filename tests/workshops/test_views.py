@@ -316,3 +316,9 @@ def test_trainee_edits_an_activity_and_the_hours_are_saved(world):
     response = post(world, "trainee", url, data)
     assert response.headers["Location"].endswith(f"/workshops/{own['workshop']}")
     assert world.db.table("workshop_activities").get(own["activity"])["hours"] == 5.5
+
+
+def test_the_profile_section_shows_a_mentor_the_workshop_of_a_trainee_they_guide(world):
+    only_second = world.db.table("workshops").get(ids(world, "mentor2_only")["workshop"])
+    assert sections_for(world, "mentor2", only_second["trainee"])
+    assert not sections_for(world, "mentor", only_second["trainee"])
