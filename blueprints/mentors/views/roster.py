@@ -18,7 +18,7 @@ from ..blueprint import bp
 from ..forms import MENTOR_FIELDS, MENTOR_SELF_FIELDS, schema_form
 from .common import base_json, form_values, insert, names, parse_base, record_or_404, update
 
-LIST_COLUMNS = ("id", "name", "organisation", "title", "expertise", "phone", "active")
+LIST_COLUMNS = ("id", "name", "organisation", "expertise", "phone", "active")
 
 
 @bp.get("/")
