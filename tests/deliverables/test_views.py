@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from mingxiao import notifications
 from mingxiao.auth import User
 from tests._demo import ROLE_EMAILS, World
 from tests.conftest import csrf_token
@@ -184,6 +185,11 @@ def test_return_pass_cycle_keeps_every_version(world: World):
     assert [(r["version"], r["review_status"]) for r in rows] == [(1, "已退回"), (2, "待审阅")]
     assert rows[0]["file_ref"] != rows[1]["file_ref"]
     assert {rows[0]["file_ref"], rows[1]["file_ref"]} <= stored_uploads(world)
+
+    told = notifications.for_user(world.app, user_of(world, "trainee"))
+    assert [n.link for n in told if n.kind == "deliverables.returned"] == [
+        f"/deliverables/{first.id}"
+    ]
 
     review(mentor, rows[1].id, review_status="已通过")
     assert world.db.table("deliverables").get(rows[1].id)["review_status"] == "已通过"

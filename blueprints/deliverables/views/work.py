@@ -11,11 +11,20 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from mingxiao import uploads, wordcount
+from mingxiao import notifications, uploads, wordcount
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
 from mingxiao.sheetdb import Record, ValidationError
@@ -328,23 +337,23 @@ def review(deliverable_id: str) -> Any:
 
 
 def _notify_returned(rec: Record, comment: str) -> None:
-    """Tell the trainee through the notification centre, when that module is installed."""
-    try:
-        from mingxiao import notifications  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    notify = getattr(notifications, "notify", None)
-    if notify is None:
-        return
-    try:
-        notify(
-            trainee=rec.get("trainee"),
-            title=f"结业作业“{rec.get('title')}”被退回修改",
+    """An in-app notification (站内通知) for the trainee's login(s): what to change, and where."""
+    trainee_id = str(rec.get("trainee"))
+    accounts = [
+        u
+        for u in get_db().table("users").where(trainee=trainee_id)
+        if not u.voided and u.get("email") and u.get("role") == "trainee"
+    ]
+    for account in accounts:
+        notifications.notify(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            email=str(account["email"]),
+            title=f"结业作业“{rec.get('title')}”（第 {rec.get('version')} 版）被导师退回修改",
             body=comment,
             link=url_for("deliverables.detail", deliverable_id=rec.id),
+            kind="deliverables.returned",
+            key=f"deliverables.returned:{rec.id}",
         )
-    except TypeError:  # a different signature: the flash above already told the mentor
-        return
 
 
 @bp.route("/<deliverable_id>/resubmit", methods=["GET", "POST"])
