@@ -55,6 +55,7 @@ def test_my_trainees_shows_an_elimination_candidate_after_absences_are_recorded(
     db = world.db
     cohort = str(db.table("trainees").get(tid)["cohort"])
     day = db.today() - dt.timedelta(days=2)
+    assert "risk--candidate" not in world.client("mentor").get("/mentors/my").get_data(as_text=True)
     sessions = db.table("sessions").insert_many(
         [
             {
@@ -71,7 +72,7 @@ def test_my_trainees_shows_an_elimination_candidate_after_absences_are_recorded(
         [{"session": s.id, "trainee": tid, "status": "缺勤", "hours_attended": 0} for s in sessions]
     )
     html = world.client("mentor").get("/mentors/my").get_data(as_text=True)
-    assert "淘汰候选" in html and "有未经同意的缺勤" in html
+    assert "risk--candidate" in html and "有未经同意的缺勤" in html
 
 
 def test_my_trainees_is_for_mentors_only(world: World):
@@ -349,3 +350,60 @@ def test_admin_widget_is_the_mentor_load(world: World):
     assert "导师工作量" in titles
     html = world.client("admin").get("/").get_data(as_text=True)
     assert "无主导师的在训学员" in html
+
+
+def append_rows(world: World, sheet: str, rows: list[dict[str, Any]]) -> None:
+    """Type rows at the bottom of a tab with openpyxl, as staff do in Excel (header → value)."""
+    schema = world.db.schemas[sheet]
+    wb = load_workbook(world.workbook)
+    ws = wb[schema.title]
+    headers = {cell.value: cell.column for cell in ws[1] if cell.value}
+    for values in rows:
+        row = ws.max_row + 1
+        for key, value in values.items():
+            header = "编号" if key == "id" else schema.column(key).header
+            ws.cell(row=row, column=headers[header], value=value)
+    tmp = world.workbook.with_name("typed.xlsx.tmp")
+    wb.save(tmp)
+    tmp.replace(world.workbook)
+
+
+def test_absences_typed_into_the_workbook_change_the_mentors_risk_list(world: World):
+    tid = extra(world)["trainees"]["mentor"]
+    cohort = str(world.db.table("trainees").get(tid)["cohort"])
+    day = world.db.today() - dt.timedelta(days=1)
+    before = world.client("mentor").get("/mentors/my").get_data(as_text=True)
+    assert "risk--candidate" not in before
+    sessions = [f"S2099-{i:04d}" for i in range(1, 7)]
+    append_rows(
+        world,
+        "sessions",
+        [
+            {
+                "id": sid,
+                "cohort": cohort,
+                "title": "补录研修",
+                "date": day,
+                "hours": 10,
+                "type": "集中研修",
+            }
+            for sid in sessions
+        ],
+    )
+    append_rows(
+        world,
+        "attendance",
+        [
+            {
+                "id": f"A2099-{i:04d}",
+                "session": sid,
+                "trainee": tid,
+                "status": "缺勤",
+                "hours_attended": 0,
+            }
+            for i, sid in enumerate(sessions, 1)
+        ],
+    )
+    world.db.sync()  # the engine notices the changed file, as the flusher would
+    after = world.client("mentor").get("/mentors/my").get_data(as_text=True)
+    assert "risk--candidate" in after
