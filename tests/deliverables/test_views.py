@@ -292,3 +292,10 @@ def test_trainee_section_follows_who_may_see_the_trainee(world: World, role: str
         ]
     titles = [str(w.title) for w in sections]
     assert ("结业作业" in titles) is shown
+
+
+def test_the_trainee_profile_page_shows_the_deliverables_section(world: World):
+    trainee_id = world.samples.extra["deliverables"]["trainee_of"]["mentor"]
+    html = world.client("mentor").get(f"/trainees/{trainee_id}").get_data(as_text=True)
+    assert "学习考察日志" in html
+    assert f"/deliverables/trainee/{trainee_id}" in html
