@@ -175,6 +175,6 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
             elif result.status == "pending":
                 saved += 1
     except ValidationError as exc:
-        first = next(iter(exc.errors.values()))
+        first = next(iter(exc.details.values()))
         return saved, parked, {"": _(first[0]).format(**first[1])}
     return saved, parked, {}

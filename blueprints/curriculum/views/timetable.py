@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
@@ -23,7 +24,7 @@ SESSION_FIELDS = (
 
 def _error_text(exc: ValidationError) -> dict[str, str]:
     out = {}
-    for key, (template, params) in exc.errors.items():
+    for key, (template, params) in exc.details.items():
         out[key] = _(template).format(**params)
     return out
 
@@ -75,16 +76,26 @@ def sessions() -> Any:
     )
 
 
+def _options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _session_form(obj: Record | None = None) -> SessionForm:
     form = SessionForm(data=dict(obj) if obj is not None and request.method == "GET" else None)
     db = get_db()
-    form.cohort.choices = [("", _("请选择"))] + [
-        (c.id, str(c.get("name") or c.id)) for c in data.cohorts()
-    ]
-    form.module.choices = [("", _("（不计入模块）"))] + [
-        (m.id, f"{m.get('series')} · {m.get('topic')}（{m.get('hours')}）") for m in data.modules()
-    ]
-    form.type.choices = [("", _("请选择"))] + [(t, t) for t in db.choices("session_types")]
+    form.cohort.choices = _options(
+        [("", _("请选择"))] + [(c.id, str(c.get("name") or c.id)) for c in data.cohorts()]
+    )
+    form.module.choices = _options(
+        [("", _("（不计入模块）"))]
+        + [
+            (m.id, f"{m.get('series')} · {m.get('topic')}（{m.get('hours')}）")
+            for m in data.modules()
+        ]
+    )
+    form.type.choices = _options(
+        [("", _("请选择"))] + [(t, t) for t in db.choices("session_types")]
+    )
     if obj is not None and request.method == "GET":
         for key in ("cohort", "module", "type"):
             getattr(form, key).data = obj.get(key) or ""
@@ -152,5 +163,5 @@ def session_edit(session_id: str) -> Any:
             else:
                 flash(_("已保存培训安排 %(id)s。", id=rec.id), "success")
             return redirect(url_for("curriculum.sessions", cohort=rec.get("cohort")))
-    base = {k: rec.get(k) for k in SESSION_FIELDS}
-    return render_template("curriculum/session_form.html", form=form, session=rec, base=base)
+    shown: dict[str, Any] = {k: rec.get(k) for k in SESSION_FIELDS}
+    return render_template("curriculum/session_form.html", form=form, session=rec, base=shown)

@@ -1,0 +1,73 @@
+"""The curriculum table and the timetable pages over the demo world."""
+
+from __future__ import annotations
+
+import re
+
+from flask import url_for
+
+from tests._demo import World
+from tests.conftest import csrf_token
+
+pytest_plugins = ["tests._demo"]
+
+
+def test_modules_page_lists_the_nine_topics_and_270_hours(world: World) -> None:
+    page = world.client("mentor").get("/curriculum/").text
+    assert (len(re.findall(r'<tr id="CM', page)), "合计 270 学时" in page) == (9, True)
+
+
+def test_sessions_page_lists_a_cohorts_sessions(world: World) -> None:
+    x = world.samples.extra["curriculum"]
+    page = world.client("trainee").get(f"/curriculum/sessions?cohort={x['cohort']}").text
+    assert f'id="{x["session"]}"' in page
+
+
+def test_editing_a_session_with_the_form_as_shown_saves_without_a_conflict(world: World) -> None:
+    x = world.samples.extra["curriculum"]
+    admin = world.client("admin")
+    with world.app.test_request_context():
+        url = url_for("curriculum.session_edit", session_id=x["session"])
+    page = admin.get(url).text
+    fields = dict(re.findall(r'<input[^>]*name="(base_\w+)"[^>]*value="([^"]*)"', page))
+    form = {
+        **x["session_values"],
+        **fields,
+        "title": "改过名称的培训",
+        "csrf_token": csrf_token(page),
+    }
+    response = admin.post(url, data=form)
+    saved = world.db.table("sessions").get(x["session"])
+    conflicted = any(c.record_id == x["session"] for c in world.db.conflicts())
+    assert (response.status_code, saved["title"], conflicted) == (302, "改过名称的培训", False)
+
+
+def test_a_session_needs_a_type_and_hours(world: World) -> None:
+    admin = world.client("admin")
+    page = admin.get("/curriculum/sessions/new").text
+    response = admin.post(
+        "/curriculum/sessions/new",
+        data={
+            "csrf_token": csrf_token(page),
+            "cohort": "C0003",
+            "title": "缺项",
+            "date": "2027-01-10",
+        },
+    )
+    assert response.status_code == 200 and "请填写学时" in response.text
+
+
+def test_district_risk_list_leaves_out_other_districts_trainees(world: World) -> None:
+    def listed(role: str) -> set[str]:
+        return set(
+            re.findall(r'id="risk-(T[\d-]+)"', world.client(role).get("/curriculum/risk").text)
+        )
+
+    trainees = world.db.table("trainees")
+    elsewhere = {t for t in listed("admin") if trainees.get(t)["district"] != "西湖区"}
+    assert elsewhere and not (elsewhere & listed("district2"))
+
+
+def test_admin_risk_list_shows_the_demo_candidates(world: World) -> None:
+    page = world.client("admin").get("/curriculum/risk").text
+    assert 'data-level="candidate"' in page
