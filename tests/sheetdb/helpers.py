@@ -20,6 +20,7 @@ import openpyxl
 from python_calamine import CalamineWorkbook
 
 from mingxiao.sheetdb import Database, open_database
+from tests.sheetdb import google_helpers
 
 ID_HEADER = "编号"
 VOID_HEADER = "已作废"
@@ -124,10 +125,16 @@ def write_schemas(folder: Path, schemas: dict[str, str] | None = None) -> Path:
 
 
 def open_small(tmp: Path, *, autoflush: bool = False, init: bool = True, **kwargs: Any) -> Database:
-    """A database on ``tmp/w.xlsx`` (instance ``tmp``) with the small schema."""
+    """A database on ``tmp/w.xlsx`` (instance ``tmp``) with the small schema.
+
+    When the test runs on the Google fake (``tmp/gsheets.json``, see ``google_helpers``), the
+    database uses the Google Sheets backend on the fake's spreadsheet instead.
+    """
     schema_dir = tmp / "schemas"
     if not schema_dir.exists():
         write_schemas(schema_dir)
+    if google_helpers.backend_options(tmp) is not None and "backend" not in kwargs:
+        kwargs["backend"] = google_helpers.make_backend(tmp)
     db = open_database(
         workbook=tmp / "w.xlsx", instance=tmp, schema_dir=schema_dir, autoflush=autoflush, **kwargs
     )
@@ -141,6 +148,8 @@ def open_small(tmp: Path, *, autoflush: bool = False, init: bool = True, **kwarg
 
 def rows_openpyxl(path: Path, title: str) -> list[dict[str, Any]]:
     """Data rows of tab ``title`` as ``{header: value}``, read with openpyxl (blank rows skipped)."""
+    if google_helpers.google_target(path) is not None:
+        return google_helpers.rows(path, title)
     wb = openpyxl.load_workbook(path)
     try:
         ws = wb[title]
@@ -157,6 +166,8 @@ def rows_openpyxl(path: Path, title: str) -> list[dict[str, Any]]:
 
 def rows_calamine(path: Path, title: str) -> list[dict[str, Any]]:
     """Data rows of tab ``title`` as ``{header: value}``, read with python-calamine."""
+    if google_helpers.google_target(path) is not None:
+        return google_helpers.rows(path, title, dates_as_date=True)
     book = CalamineWorkbook.from_path(str(path))
     try:
         rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
@@ -210,8 +221,13 @@ def _replace_and_bump(path: Path, tmp: Path) -> None:
 def hand_edit(path: Path, title: str | None = None) -> Iterator[Any]:
     """``with hand_edit(p, "导师") as ws:`` edit cells; saved on exit like Excel saves.
 
-    Yields the worksheet (or the workbook when ``title`` is None).
+    Yields the worksheet (or the workbook when ``title`` is None). On the Google fake the edit
+    is made as a person in the browser (``google_helpers.hand_edit``).
     """
+    if google_helpers.google_target(path) is not None:
+        with google_helpers.hand_edit(path, title) as target:
+            yield target
+        return
     wb = openpyxl.load_workbook(path)
     yield wb[title] if title else wb
     tmp = path.with_name(f".hand-{os.getpid()}-{time.time_ns()}.xlsx")
@@ -357,9 +373,13 @@ from mingxiao.sheetdb import open_database
 
 folder, count, tag, flush_delay, go_file, wait_idle, pause = sys.argv[1:8]
 folder, count, pause = Path(folder), int(count), float(pause)
+extra = {}
+if (folder / "gsheets.json").exists():  # the engine test runs on the Google fake
+    from tests.sheetdb.google_helpers import make_backend
+    extra["backend"] = make_backend(folder)
 db = open_database(
     workbook=folder / "w.xlsx", instance=folder, schema_dir=folder / "schemas",
-    autoflush=True, flush_delay=float(flush_delay), idle_interval=0.2,
+    autoflush=True, flush_delay=float(flush_delay), idle_interval=0.2, **extra,
 )
 db.start()
 mentors = db.table("mentors")

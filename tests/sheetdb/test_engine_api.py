@@ -266,6 +266,7 @@ def test_an_update_equal_to_what_the_form_showed_is_unchanged(db: Database) -> N
 @pytest.mark.parametrize(
     "text", ["=1+1", "+86 571 8888 0000", "@x", "-2+3", '=HYPERLINK("http://x","y")']
 )
+@pytest.mark.xlsx_only("opens the .xlsx file with openpyxl (Google: see test_gsheets_backend)")
 def test_formula_like_text_written_by_the_app_stays_literal_text(
     tmp_path: Path, db: Database, text: str
 ) -> None:
@@ -282,6 +283,7 @@ def test_formula_like_text_written_by_the_app_stays_literal_text(
     assert not [p for p in db.health() if p.code == "formula"]
 
 
+@pytest.mark.xlsx_only("opens the .xlsx file with openpyxl (Google: see test_gsheets_backend)")
 def test_ids_phones_and_id_numbers_are_stored_as_text(tmp_path: Path, db: Database) -> None:
     assert valid_id_card(ID_CARD) and valid_id_card(ID_CARD_2)
     a = add(db, "王老师", phone="13800000000", id_number=ID_CARD_2)
@@ -316,6 +318,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.xlsx_only("compares the backup with the workbook file's bytes")
 def test_first_write_of_an_hour_backs_up_the_workbook_as_it_was(tmp_path: Path) -> None:
     clock = Clock(dt.datetime(2026, 9, 1, 9, 5))
     db = open_small(tmp_path, clock=clock, backup_keep=5)

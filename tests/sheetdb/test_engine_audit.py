@@ -148,6 +148,7 @@ def stale_copy(tmp_path: Path, db: Database, workbook: Path) -> tuple[list[Recor
     return kept, lost
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_stale_copy_raises_exactly_one_open_incident_listing_the_vanished_rows(
     db: Database, stale_copy: tuple[list[Record], list[Record]]
 ) -> None:
@@ -161,6 +162,7 @@ def test_stale_copy_raises_exactly_one_open_incident_listing_the_vanished_rows(
     assert db.status()["incidents"] == 1
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_stale_copy_is_not_silently_repaired(
     db: Database, workbook: Path, stale_copy: tuple[list[Record], list[Record]]
 ) -> None:
@@ -169,6 +171,7 @@ def test_stale_copy_is_not_silently_repaired(
     assert ids(workbook) == [r.id for r in kept]
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_another_process_does_not_raise_a_second_incident(
     tmp_path: Path, db: Database, stale_copy: tuple[list[Record], list[Record]]
 ) -> None:
@@ -178,6 +181,7 @@ def test_another_process_does_not_raise_a_second_incident(
     other.close()
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_reapplying_the_incident_restores_the_rows_exactly_once(
     db: Database, workbook: Path, stale_copy: tuple[list[Record], list[Record]]
 ) -> None:
@@ -196,6 +200,7 @@ def test_reapplying_the_incident_restores_the_rows_exactly_once(
     assert db.conflicts() == [] and db.status()["pending"] == 0
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_reapplying_also_restores_app_edits_the_stale_copy_reverted(
     tmp_path: Path, db: Database, workbook: Path
 ) -> None:
@@ -218,6 +223,7 @@ def test_reapplying_also_restores_app_edits_the_stale_copy_reverted(
     assert db.conflicts() == []
 
 
+@pytest.mark.xlsx_only("an old copy of the file saved over it")
 def test_reapply_in_a_later_second_parks_nothing(
     tmp_path: Path, db: Database, workbook: Path
 ) -> None:
@@ -244,6 +250,7 @@ def test_reapply_in_a_later_second_parks_nothing(
     assert db.conflicts() == []
 
 
+@pytest.mark.xlsx_only("patches the xlsx backend's os.replace")
 def test_hand_save_right_after_our_save_is_still_audited(
     db: Database, workbook: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

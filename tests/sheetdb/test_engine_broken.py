@@ -121,6 +121,7 @@ def test_read_only_sheet_becomes_writable_again_when_the_header_is_fixed(
     assert db.status()["sheets_readonly"] == []
 
 
+@pytest.mark.xlsx_only("opens the .xlsx file with openpyxl")
 def test_reordered_headers_still_map_values_by_name(db: Database, book: Path) -> None:
     with hand_edit(book, TITLE) as ws:  # swap the 姓名 and 工作单位 columns, data included
         a, b = header_col(ws, "姓名"), header_col(ws, "工作单位")
@@ -163,6 +164,7 @@ def test_missing_header_column_is_reported_and_added_back_on_write(
     assert row_by_id(book, TITLE, "M0001")["姓名"] == "导师0"
 
 
+@pytest.mark.xlsx_only("opens the .xlsx file with openpyxl")
 def test_extra_column_and_extra_tab_survive_writes(db: Database, book: Path) -> None:
     with hand_edit(book) as wb:
         ws = wb[TITLE]
@@ -191,6 +193,7 @@ def test_extra_column_and_extra_tab_survive_writes(db: Database, book: Path) -> 
 # ---------------------------------------------------------------------- layout accidents
 
 
+@pytest.mark.xlsx_only("a Google values read does not show merged cells")
 def test_merged_cells_are_reported_and_writes_still_work(db: Database, book: Path) -> None:
     with hand_edit(book, TITLE) as ws:
         col = openpyxl.utils.get_column_letter(header_col(ws, "备注"))
@@ -203,6 +206,7 @@ def test_merged_cells_are_reported_and_writes_still_work(db: Database, book: Pat
     assert row_by_id(book, TITLE, "M0001")["备注"] == "备注0"
 
 
+@pytest.mark.xlsx_only("opens the .xlsx file with openpyxl (Google appends after the table)")
 def test_blank_rows_in_the_middle_are_skipped_and_do_not_receive_new_rows(
     db: Database, book: Path
 ) -> None:
@@ -236,6 +240,7 @@ def test_a_row_with_only_spaces_is_blank(db: Database, book: Path) -> None:
     ]
 
 
+@pytest.mark.xlsx_only("a Google values read does not show formulas")
 def test_formulas_are_reported_with_their_address(db: Database, book: Path) -> None:
     with hand_edit(book, TITLE) as ws:
         col = openpyxl.utils.get_column_letter(header_col(ws, "年龄"))
@@ -254,6 +259,7 @@ def test_formulas_are_reported_with_their_address(db: Database, book: Path) -> N
 # ---------------------------------------------------------------------- cells of the wrong type
 
 
+@pytest.mark.xlsx_only("a Google FORMATTED_VALUE read does not show number cell types")
 def test_number_typed_into_a_phone_column_is_reported_as_number_in_text(
     db: Database, book: Path
 ) -> None:
@@ -267,6 +273,7 @@ def test_number_typed_into_a_phone_column_is_reported_as_number_in_text(
     assert db.table("mentors").get("M0001")["phone"] == "13912345678"
 
 
+@pytest.mark.xlsx_only("a Google FORMATTED_VALUE read does not show number cell types")
 def test_long_number_typed_into_an_id_card_column_is_reported_as_lost_digits(
     db: Database, book: Path
 ) -> None:
@@ -347,6 +354,7 @@ def test_rows_without_ids_get_ids_on_the_next_sync(db: Database, book: Path) -> 
     assert next_one.id == "M0006"
 
 
+@pytest.mark.xlsx_only("a Google values read does not show formulas")
 def test_formula_in_an_id_cell_is_reported_and_does_not_make_every_sync_save(
     db: Database, book: Path
 ) -> None:
@@ -388,6 +396,7 @@ def _unreadable(db: Database) -> Problem:
     return problem
 
 
+@pytest.mark.xlsx_only("a truncated .xlsx file")
 def test_truncated_file_gives_one_clear_message_and_keeps_serving(
     tmp_path: Path, db: Database, book: Path
 ) -> None:
@@ -411,6 +420,7 @@ def test_truncated_file_gives_one_clear_message_and_keeps_serving(
     restarted.close()
 
 
+@pytest.mark.xlsx_only("a broken .xlsx file")
 def test_saves_acknowledged_before_the_file_broke_apply_after_it_is_restored(
     tmp_path: Path, db: Database, book: Path
 ) -> None:
@@ -427,6 +437,7 @@ def test_saves_acknowledged_before_the_file_broke_apply_after_it_is_restored(
     assert db.health() == []
 
 
+@pytest.mark.xlsx_only("an .xls file renamed to .xlsx")
 def test_xls_renamed_to_xlsx_gives_one_clear_message(
     tmp_path: Path, db: Database, book: Path
 ) -> None:
@@ -439,6 +450,7 @@ def test_xls_renamed_to_xlsx_gives_one_clear_message(
     restarted.close()
 
 
+@pytest.mark.xlsx_only("the workbook file deleted")
 def test_deleted_workbook_gives_one_clear_message_and_is_not_recreated_by_a_sync(
     db: Database, book: Path
 ) -> None:
@@ -456,6 +468,7 @@ def test_deleted_workbook_gives_one_clear_message_and_is_not_recreated_by_a_sync
     [b"", b"\x00" * 4096, "编号,姓名\nM0001,王老师\n".encode(), b"PK\x03\x04" + b"\x00" * 100],
     ids=["empty", "zeros", "csv", "zip-header-only"],
 )
+@pytest.mark.xlsx_only("garbage bytes in the workbook file")
 def test_other_garbage_gives_one_clear_message(db: Database, book: Path, content: bytes) -> None:
     book.write_bytes(content)
     _unreadable(db)

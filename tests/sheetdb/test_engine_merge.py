@@ -34,7 +34,7 @@ def form(db: Database, rid: str) -> dict:
 
 
 def in_file(db: Database, rid: str) -> dict:
-    return row_by_id(db.backend.path, TITLE, rid)  # type: ignore[attr-defined]
+    return row_by_id(db.instance / "w.xlsx", TITLE, rid)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------- hand edit before save
@@ -44,7 +44,7 @@ def test_hand_edit_to_another_field_is_merged_with_the_web_edit(
     db: Database, mentor: Record
 ) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"name": "王校长"}, base=base, user="u")
     assert res.status == "pending"
     db.sync()
@@ -55,7 +55,7 @@ def test_hand_edit_to_another_field_is_merged_with_the_web_edit(
 
 def test_hand_edit_to_same_field_is_parked_not_overwritten(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     assert res.status == "parked"
     assert res.conflicts == [
@@ -77,7 +77,7 @@ def test_parked_update_keeps_its_other_fields_out_of_the_file_too(
 ) -> None:
     """A parked operation is parked whole: no half-applied save a person did not confirm."""
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(
         mentor.id, {"organisation": "学军中学", "note": "特级教师"}, base=base, user="u"
     )
@@ -90,7 +90,7 @@ def test_parked_update_keeps_its_other_fields_out_of_the_file_too(
 
 def test_both_sides_making_the_same_change_is_not_a_conflict(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "学军中学")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "学军中学")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     assert res.status == "pending"
     db.sync()
@@ -100,7 +100,7 @@ def test_both_sides_making_the_same_change_is_not_a_conflict(db: Database, mento
 
 def test_resolving_with_mine_writes_mine_and_audits_it(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     db.sync()
     new_op = db.resolve(res.op.seq, {"organisation": "mine"}, user="admin")  # type: ignore[union-attr]
@@ -122,7 +122,7 @@ def test_resolving_with_mine_writes_mine_and_audits_it(db: Database, mentor: Rec
 
 def test_resolving_with_theirs_keeps_the_hand_value(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     db.sync()
     assert db.resolve(res.op.seq, {"organisation": "theirs"}, user="admin") is None  # type: ignore[union-attr]
@@ -133,7 +133,7 @@ def test_resolving_with_theirs_keeps_the_hand_value(db: Database, mentor: Record
 
 def test_resolving_with_a_third_value_writes_that_value(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     db.resolve(res.op.seq, {"organisation": "杭州高级中学"}, user="admin")  # type: ignore[union-attr]
     db.sync()
@@ -149,7 +149,7 @@ def test_hand_edit_after_save_to_another_field_merges_at_apply_time(
     base = form(db, mentor.id)
     res = db.table("mentors").update(mentor.id, {"name": "王校长"}, base=base, user="u")
     assert res.status == "pending"
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     db.sync()
     row = in_file(db, mentor.id)
     assert (row["姓名"], row["工作单位"]) == ("王校长", "杭州十四中")
@@ -162,7 +162,7 @@ def test_hand_edit_after_save_to_same_field_is_parked_at_apply_time(
     base = form(db, mentor.id)
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     assert res.status == "pending"  # acknowledged: nobody had touched the sheet yet
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     result = db.sync()
     assert result is not None and result.parked == 1
     assert in_file(db, mentor.id)["工作单位"] == "杭州十四中"
@@ -176,7 +176,7 @@ def test_hand_edit_after_save_to_same_field_is_parked_at_apply_time(
 def test_parked_at_apply_time_then_resolved_with_mine(db: Database, mentor: Record) -> None:
     base = form(db, mentor.id)
     res = db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     db.sync()
     db.resolve(res.op.seq, {"organisation": "mine"}, user="admin")  # type: ignore[union-attr]
     db.sync()
@@ -191,7 +191,7 @@ def test_another_process_sees_the_parked_conflict(
     tmp_path: Path, db: Database, mentor: Record
 ) -> None:
     base = form(db, mentor.id)
-    set_cell(db.backend.path, TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
+    set_cell(db.instance / "w.xlsx", TITLE, mentor.id, "工作单位", "杭州十四中")  # type: ignore[attr-defined]
     db.table("mentors").update(mentor.id, {"organisation": "学军中学"}, base=base, user="u")
     other = open_small(tmp_path, init=False)
     assert [op.record_id for op in other.conflicts()] == [mentor.id]

@@ -14,6 +14,7 @@ import pytest
 
 from mingxiao.sheetdb import Database, open_database
 from tests.sheetdb.helpers import (
+
     ID_HEADER,
     VOID_HEADER,
     open_small,
@@ -21,6 +22,8 @@ from tests.sheetdb.helpers import (
     rows_openpyxl,
     write_schemas,
 )
+
+pytestmark = pytest.mark.xlsx_only("Excel/WPS/LibreOffice owner lock files next to the workbook")
 
 TITLE = "导师"
 OWNER_FILES = ["~$w.xlsx", ".~lock.w.xlsx#"]
