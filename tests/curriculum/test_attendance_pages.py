@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import url_for
 from openpyxl import load_workbook
 
@@ -258,3 +259,31 @@ def test_ledger_page_shows_module_bars_for_the_trainee(world: World) -> None:
         _url(world, "curriculum.hours", trainee_id=x["hours"]["trainee"])
     )
     assert page.text.count('class="cbar"') >= 10  # 9 modules, the total and the absence bar
+
+
+def test_profile_page_carries_the_hours_ledger(world: World) -> None:
+    if "trainees" not in world.app.blueprints:
+        pytest.skip("the trainees plugin (profile page) is not enabled")
+    trainee_id = world.samples.records["trainees"]["trainee"]
+    page = world.client("trainee").get(f"/trainees/{trainee_id}")
+    assert page.status_code == 200 and "各课程模块学时" in page.text
+
+
+def test_a_mentor_sees_the_ledger_of_a_trainee_assigned_today_and_the_other_mentor_does_not(
+    world: World,
+) -> None:
+    x = world.samples.extra["curriculum"]
+    trainee_id = x["hours"]["district2"]  # no current mentor
+    users = {r["email"]: r for r in world.db.table("users").all()}
+    world.db.table("mentor_assignments").insert(
+        {
+            "mentor": users[ROLE_EMAILS["mentor"]]["mentor"],
+            "trainee": trainee_id,
+            "role": "协作导师",
+            "start_date": world.db.today() - dt.timedelta(days=1),
+        },
+        user="test",
+    )
+    url = _url(world, "curriculum.hours", trainee_id=trainee_id)
+    codes = [world.client(role).get(url).status_code for role in ("mentor", "mentor2")]
+    assert codes == [200, 404]
