@@ -19,10 +19,11 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mingxiao.sheetdb.types import N_
 
+R = TypeVar("R", bound=Mapping[str, Any])
 Problem = tuple[str, dict[str, Any]]
 """(Chinese msgid template with ``{placeholders}``, params); the UI does ``_(t).format(**p)``."""
 
@@ -158,9 +159,9 @@ def _version(row: Mapping[str, Any]) -> tuple[int, Any, str]:
     )
 
 
-def latest_versions(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def latest_versions(rows: Iterable[R]) -> list[R]:
     """The latest version of every deliverable among ``rows``, in first-seen order."""
-    best: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    best: dict[tuple[str, str, str], R] = {}
     for row in rows:
         key = item_key(row)
         if key not in best or _version(row) > _version(best[key]):
@@ -168,9 +169,7 @@ def latest_versions(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]
     return list(best.values())
 
 
-def versions_of(
-    rows: Iterable[Mapping[str, Any]], row: Mapping[str, Any]
-) -> list[Mapping[str, Any]]:
+def versions_of(rows: Iterable[R], row: Mapping[str, Any]) -> list[R]:
     """Every version of ``row``'s deliverable, newest first."""
     key = item_key(row)
     return sorted((r for r in rows if item_key(r) == key), key=_version, reverse=True)
@@ -275,7 +274,7 @@ def kind_requirement(rule: KindRule, rows: Iterable[Mapping[str, Any]]) -> Requi
     short = [r for r in passed if not meets_chars(rule, r.get("char_count"))]
     pending = sum(1 for r in latest if r.get("review_status") == PENDING)
     returned = sum(1 for r in latest if r.get("review_status") == RETURNED)
-    counts = [r.get("char_count") for r in latest if isinstance(r.get("char_count"), int)]
+    counts = [c for r in latest if isinstance(c := r.get("char_count"), int)]
     chars = max(counts) if counts and rule.min_chars is not None else None
     met = len(qualifying) >= rule.min_count
     params = {

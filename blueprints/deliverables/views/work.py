@@ -92,7 +92,7 @@ def review_queue() -> list[Record]:
         return []
     rows = [r for r in get_db().table(SHEET).all() if not r.voided and r.get("trainee") in mine]
     waiting = [r for r in rules.latest_versions(rows) if r.get("review_status") == rules.PENDING]
-    return sorted(waiting, key=lambda r: (str(r.get("submitted_at") or ""), str(r.get("id"))))  # type: ignore[return-value]
+    return sorted(waiting, key=lambda r: (str(r.get("submitted_at") or ""), str(r.get("id"))))
 
 
 # --------------------------------------------------------------------------- pages
