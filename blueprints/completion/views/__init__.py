@@ -1,0 +1,8 @@
+"""The completion pages, one module per area; importing this package registers them on ``bp``."""
+
+from __future__ import annotations
+
+from ..blueprint import bp
+from . import certificates, credits, funding, verify
+
+__all__ = ["bp", "certificates", "credits", "funding", "verify"]
