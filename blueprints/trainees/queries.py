@@ -44,33 +44,35 @@ def curriculum_total() -> int:
     return sum(int(m.get("hours") or 0) for m in get_db().table("curriculum_modules").all())
 
 
-def _curriculum_rules() -> Any | None:
-    """The curriculum plugin's absence rule, if that plugin is installed and has it."""
+def _curriculum_data() -> Any | None:
+    """The curriculum plugin's absence figures (``blueprints.curriculum.data``), if that plugin
+    is installed and enabled; None otherwise (the evidence is then typed by hand)."""
+    if "curriculum" not in current_app.blueprints:
+        return None
     try:
-        from blueprints.curriculum import rules
+        from blueprints.curriculum import data
     except ImportError:
         return None
-    needed = ("summaries_by_trainee", "settings_from_config", "curriculum_total")
-    return rules if all(hasattr(rules, n) for n in needed) else None
+    return data if hasattr(data, "cohort_summaries") else None
 
 
-def absence_summaries(trainee_ids: list[str]) -> dict[str, Any]:
-    """Each trainee's absence against the allowance (the curriculum plugin's rule), or {} when
-    that rule is not available."""
-    rules = _curriculum_rules()
-    if rules is None or not trainee_ids:
+def absence_summaries(trainees: list[Record]) -> dict[str, Any]:
+    """trainee id → their absence against the allowance (the curriculum plugin's rule, per
+    cohort: its 总学时 and sessions), or {} when that rule is not available."""
+    data = _curriculum_data()
+    if data is None or not trainees:
         return {}
     db = get_db()
-    try:
-        total = rules.curriculum_total(db.table("curriculum_modules").all())
-        settings = rules.settings_from_config(current_app.config, total or None)
-    except ValueError:
-        return {}
-    hours = {s.id: s.get("hours") for s in db.table("sessions").all()}
-    wanted = set(trainee_ids)
-    rows = [r for r in db.table("attendance").all() if str(r.get("trainee") or "") in wanted]
-    result: dict[str, Any] = rules.summaries_by_trainee(rows, hours, settings, trainee_ids)
-    return result
+    out: dict[str, Any] = {}
+    for cohort_id in sorted({str(t.get("cohort") or "") for t in trainees} - {""}):
+        cohort = db.table("cohorts").get(cohort_id)
+        if cohort is None:
+            continue
+        summaries = data.cohort_summaries(cohort)
+        for t in trainees:
+            if str(t.get("cohort") or "") == cohort_id and t.id in summaries:
+                out[t.id] = summaries[t.id]
+    return out
 
 
 def absence_evidence(summary: Any) -> str:

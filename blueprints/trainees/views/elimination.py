@@ -74,7 +74,7 @@ def eliminations() -> Any:
     if authorize(current_user, "trainees.eliminate"):
         pending = {str(c.get("trainee")) for c in cases if c.get("status") == rules.PENDING}
         active = [t for t in trainees.values() if t.get("status") in rules.ACTIVE]
-        summaries = absence_summaries([t.id for t in active])
+        summaries = absence_summaries(active)
         for t in active:
             summary = summaries.get(t.id)
             if (
@@ -101,7 +101,7 @@ def propose_elimination(trainee_id: str) -> Any:
     db = get_db()
     form = ProposeForm()
     form.ground.choices = [(g, g) for g in db.choices("elimination_grounds")]
-    summary = absence_summaries([trainee.id]).get(trainee.id)
+    summary = absence_summaries([trainee]).get(trainee.id)
     if request.method == "GET" and summary is not None and summary.counted:
         form.evidence.data = absence_evidence(summary)
     if form.validate_on_submit():
@@ -147,7 +147,7 @@ def case(case_id: str) -> Any:
         file_name=file_name,
         decide_form=DecideForm() if can and rec.get("status") == rules.PENDING else None,
         reverse_form=ReverseForm() if can and rec.get("status") == rules.CONFIRMED else None,
-        summary=absence_summaries([trainee.id]).get(trainee.id),
+        summary=absence_summaries([trainee]).get(trainee.id),
     )
 
 

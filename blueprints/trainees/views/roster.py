@@ -83,7 +83,9 @@ def render_sections(trainee: Any) -> list[tuple[Any, Markup]]:
     out = []
     for widget in plugins.trainee_sections(trainee, current_user):
         html = Markup(  # noqa: S704 - a template's own (autoescaped) output
-            render_template(widget.template, widget=widget, trainee=trainee, **widget.context)
+            render_template(
+                widget.template, **{"trainee": trainee, **widget.context, "widget": widget}
+            )
         )
         out.append((widget, html))
     return out
