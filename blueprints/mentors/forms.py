@@ -6,7 +6,7 @@ and help texts are the sheet's own headers and notes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -110,7 +110,7 @@ def _field(col: Any, choices: Sequence[tuple[str, str]]) -> Field:
 def schema_form(
     schema: Any,
     keys: Sequence[str],
-    choices: dict[str, Sequence[tuple[str, str]]] | None = None,
+    choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     *,
     extra: dict[str, Field] | None = None,
     **kwargs: Any,

@@ -74,7 +74,9 @@ def logs() -> Any:
         def scope(r: Record) -> bool:
             return str(r.get("mentor") or "") == me or str(r.get("trainee") or "") in mine
 
-    filters = {k: request.args.get(k) for k in ("mentor", "trainee") if request.args.get(k)}
+    filters: dict[str, Any] = {
+        k: request.args[k] for k in ("mentor", "trainee") if request.args.get(k)
+    }
     if not admin:
         filters.pop("mentor", None)
     page = db.table(SHEET).page(
@@ -240,6 +242,7 @@ def log_new(trainee_id: str) -> Any:
 def log_detail(log_id: str) -> Any:
     log = record_or_404(SHEET, log_id, "mentors.log_view")
     db = get_db()
+    trainee = db.table("trainees").get(str(log.get("trainee") or ""))
     return render_template(
         "mentors/log_detail.html",
         log=log,
@@ -248,9 +251,7 @@ def log_detail(log_id: str) -> Any:
         mentor_names=names("mentors"),
         trainee_names=names("trainees"),
         can_edit=authorize(current_user, "mentors.log_edit", log),
-        can_trainee=authorize(
-            current_user, "mentors.trainee", db.table("trainees").get(str(log.get("trainee")))
-        ),
+        can_trainee=trainee is not None and authorize(current_user, "mentors.trainee", trainee),
         void_form=VoidForm(),
     )
 
