@@ -486,8 +486,12 @@ class FakeGoogle:
                 response = Response(json.dumps(result, ensure_ascii=False), status=200, mimetype="application/json")
             except ApiError as exc:
                 response = self._error(exc)
-            if fault == "lost":
+            if fault == "lost":  # applied: logged now, the answer comes too late
+                call.status = response.status_code
+                with self._lock:
+                    self.calls.append(call)
                 time.sleep(self.hang_seconds)
+                return response(environ, start_response)
         call.status = response.status_code
         with self._lock:
             self.calls.append(call)

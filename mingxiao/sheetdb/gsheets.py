@@ -388,7 +388,7 @@ class GoogleSheetsBackend:
         cur: list[Any] = []
         size = base
         for item in items:
-            n = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 1
+            n = len(json.dumps(item).encode("utf-8")) + 2  # as requests sends it (ASCII escapes)
             if cur and size + n > self.max_request_bytes:
                 out.append(cur)
                 cur, size = [], base
