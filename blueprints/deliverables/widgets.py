@@ -10,9 +10,7 @@ from mingxiao.database import get_db
 from mingxiao.plugins import Widget
 from mingxiao.policy import authorize
 
-from . import rules
-from .views.common import requirements
-from .views.plans import plan_of
+from .checklist import deliverable_lines, other_lines
 from .views.work import progress_of, review_queue
 
 
@@ -55,26 +53,17 @@ def trainee_sections(trainee: Any, user: Any) -> list[Widget]:
     # Only a stored trainee row (a Record with an id) has deliverables; anything else: no section.
     if not getattr(trainee, "id", None) or not authorize(user, "deliverables.view", trainee):
         return []
-    reqs = requirements()
-    db = get_db()
-    projects = [r for r in db.table("research_projects").where(trainee=trainee.id) if not r.voided]
-    talks = [r for r in db.table("presentations").where(trainee=trainee.id) if not r.voided]
-    others = [
-        rules.research_requirement(reqs, projects),
-        rules.presentation_requirement(reqs, talks),
-        rules.plan_requirement(plan_of(trainee.id)),
-    ]
     return [
         Widget(
             title=_l("结业作业"),
             template="deliverables/_section.html",
-            context={"trainee": trainee, "progress": progress_of(trainee.id)},
+            context={"trainee": trainee, "progress": deliverable_lines(trainee.id)},
             order=300,
         ),
         Widget(
             title=_l("课题、论坛展示与一人一方案"),
             template="deliverables/_section_other.html",
-            context={"trainee": trainee, "lines": others},
+            context={"trainee": trainee, "lines": other_lines(trainee.id)},
             order=310,
         ),
     ]

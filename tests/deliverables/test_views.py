@@ -299,3 +299,20 @@ def test_the_trainee_profile_page_shows_the_deliverables_section(world: World):
     html = world.client("mentor").get(f"/trainees/{trainee_id}").get_data(as_text=True)
     assert "学习考察日志" in html
     assert f"/deliverables/trainee/{trainee_id}" in html
+
+
+def test_checklist_lines_for_a_complete_and_an_incomplete_trainee(world: World):
+    from blueprints.deliverables.checklist import trainee_requirements
+
+    fresh = world.samples.extra["deliverables"]["trainee_of"]["mentor"]
+    with world.app.test_request_context():
+        complete = trainee_requirements(own_trainee(world))  # the demo's graduate (结业)
+        incomplete = trainee_requirements(fresh)
+    keys = [line.key for line in complete]
+    assert keys[:5] == [
+        f"deliverable:{k}"
+        for k in ("学习考察日志", "课题结题报告", "研修报告", "交流报告", "论文专著")
+    ]
+    assert keys[5:] == ["research", "presentations", "plan"]
+    assert [line.key for line in complete if not line.met] == []
+    assert [line.key for line in incomplete if line.met] == []
