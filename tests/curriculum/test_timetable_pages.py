@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from flask import url_for
 
+from app import create_app
 from tests._demo import World
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, make_config
 
 pytest_plugins = ["tests._demo"]
 
@@ -71,3 +74,26 @@ def test_district_risk_list_leaves_out_other_districts_trainees(world: World) ->
 def test_admin_risk_list_shows_the_demo_candidates(world: World) -> None:
     page = world.client("admin").get("/curriculum/risk").text
     assert 'data-level="candidate"' in page
+
+
+def test_a_mistyped_absence_limit_stops_the_start_up_with_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ABSENCE_LIMIT"):
+        create_app(make_config(tmp_path, ABSENCE_LIMIT="五分之一"))
+
+
+def test_absence_settings_have_defaults_in_the_app_config(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    keys = ("ABSENCE_TOTAL_HOURS", "ABSENCE_LIMIT", "ABSENCE_LEAVE_COUNTS", "ABSENCE_WARN_LEVELS")
+    assert [app.config[k] for k in keys] == [None, "1/5", True, "1/2,3/4"]
+
+
+def test_saving_the_grid_of_a_coming_session_as_shown_records_nobody(world: World) -> None:
+    x = world.samples.extra["curriculum"]
+    admin = world.client("admin")
+    with world.app.test_request_context():
+        url = url_for("curriculum.attendance", session_id=x["ahead"])
+    page = admin.get(url).text
+    shown = dict(re.findall(r'name="(status-[^"]+)" value="([^"]*)" checked', page))
+    before = len(world.db.table("attendance").where(session=x["ahead"]))
+    admin.post(url, data={**shown, "csrf_token": csrf_token(page)})
+    assert len(world.db.table("attendance").where(session=x["ahead"])) == before

@@ -47,6 +47,8 @@ def grid_rows(session: Record) -> list[dict[str, Any]]:
     cohort_id = str(session.get("cohort") or "")
     trainees = data.trainees_of(cohort_id)
     existing = rules.latest_rows(get_db().table("attendance").where(session=session.id))
+    day = rules.as_date(session.get("date"))
+    upcoming = day is not None and day > data.today()
     out = []
     for t in trainees:
         row = existing.get((session.id, t.id))
@@ -55,7 +57,10 @@ def grid_rows(session: Record) -> list[dict[str, Any]]:
             hours = _plain(row.get("hours_attended"))
             leave = str(row.get("leave_status") or "")
         else:
-            status = "" if t.get("status") == data.ELIMINATED else rules.PRESENT
+            # Unrecorded: 出勤 for a held session (the usual case), blank for a session still
+            # to come or an eliminated trainee, so saving the grid records nobody by accident.
+            blank = upcoming or t.get("status") == data.ELIMINATED
+            status = "" if blank else rules.PRESENT
             hours, leave = "", ""
         out.append(
             {
@@ -148,6 +153,11 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
                 continue
             values["leave_status"] = leave
         row = entry["row"]
+        if row is not None and not row.id:
+            errors[tid] = _(
+                "这名学员的考勤行是直接在表格中添加的，系统正在为它分配编号，请稍后刷新本页再保存。"
+            )
+            continue
         if row is None:
             inserts.append(
                 {"session": session.id, "trainee": tid, "recorded_by": current_user.email, **values}

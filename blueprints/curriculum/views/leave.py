@@ -76,6 +76,9 @@ def leave_request(session_id: str) -> Any:
     if not _upcoming(session):
         abort(404)
     row = _own_row(me, session.id)
+    if row is not None and not row.id:  # typed into the sheet, its id not assigned yet
+        flash(_("培训中心刚在表格中登记了您这次培训的考勤，请稍后再试。"), "warning")
+        return redirect(url_for("curriculum.leave"))
     if (
         row is not None
         and row.get("status") == rules.LEAVE
