@@ -6,7 +6,10 @@ Thin click wrappers over engine functions (``Database.init``, ``health``, ``sync
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -81,6 +84,67 @@ def backup_command() -> None:
         click.echo("没有可备份的工作簿 / nothing to back up")
         sys.exit(1)
     click.echo(f"已备份到 {path}")
+
+
+@sheets_group.command("migrate", help="把整个工作簿复制到 Google 表格或 xlsx（带进度和行数核对）")
+@click.option("--to", "target", type=click.Choice(["gsheets", "xlsx"]), required=True,
+              help="目标：gsheets（MINGXIAO_GSHEETS_KEY 指定的表格）或 xlsx 文件 / copy to")
+@click.option("--workbook", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="--to xlsx 时的目标文件，默认为配置的工作簿 / target xlsx file")
+@click.option("--force", is_flag=True, help="目标已有数据时覆盖（xlsx 目标会先备份）/ overwrite existing data")
+@with_appcontext
+def migrate_command(target: str, workbook: Path | None, force: bool) -> None:
+    from .database import gsheets_backend
+    from .sheetdb.migrate import count_rows, to_google, to_xlsx
+
+    app = current_app
+    kind = app.config.get("BACKEND", "xlsx")
+    db = get_db()
+    if db.journal.count("pending"):
+        db.sync()  # what the web acknowledged goes along
+    if target == "gsheets":
+        if kind == "gsheets":
+            click.echo("当前后端已经是 Google 表格 / already on Google Sheets")
+            sys.exit(2)
+        source: Any = db.backend
+        dest_backend: Any = gsheets_backend(app)
+        _v, existing = dest_backend.read_all()
+        if any(n for n in count_rows(existing).values()) and not force:
+            click.echo("目标 Google 表格中已有数据；确认覆盖请加 --force / the spreadsheet has data: use --force")
+            sys.exit(2)
+        _v, tabs = source.read_all()
+        total = sum(len(t.rows) for t in tabs.values())
+        with click.progressbar(length=total, label="复制到 Google 表格 / copying") as bar:
+            src_counts, dst_counts = to_google(source, dest_backend, progress=bar.update)
+        dest_backend.ensure_layout(db.schemas, dict(db.schemas.choice_lists))
+    else:
+        source = db.backend if kind == "gsheets" else gsheets_backend(app)
+        dest = Path(workbook or app.config.get("WORKBOOK") or Path(app.instance_path) / "mingxiao.xlsx")
+        if dest.exists():
+            if not force:
+                click.echo(f"{dest} 已存在；确认覆盖请加 --force（会先备份）/ {dest} exists: use --force")
+                sys.exit(2)
+            backup = dest.with_name(f"{dest.stem}.before-migrate.xlsx")
+            shutil.copy2(dest, backup)
+            click.echo(f"已备份原文件到 {backup}")
+        _v, tabs = source.read_all()
+        total = sum(len(t.rows) for t in tabs.values())
+        with click.progressbar(length=total, label="复制到 xlsx / copying") as bar:
+            src_counts, dst_counts = to_xlsx(source, dest, db.schemas, progress=bar.update)
+    ok = True
+    for title, n in src_counts.items():
+        m = dst_counts.get(title, 0)
+        ok &= n == m
+        click.echo(f"  {title}: {n} → {m}{'' if n == m else '  ✗'}")
+    total_src, total_dst = sum(src_counts.values()), sum(dst_counts.values())
+    if not ok:
+        click.echo(f"核对失败：源 {total_src} 行，目标 {total_dst} 行 / verification FAILED")
+        sys.exit(1)
+    click.echo(f"核对通过：{len(src_counts)} 个工作表，共 {total_src} 行 / verified: {total_src} rows in {len(src_counts)} tabs")
+    if target == "gsheets":
+        click.echo("下一步：设置 MINGXIAO_BACKEND=gsheets 并重启 / next: set MINGXIAO_BACKEND=gsheets and restart")
+    else:
+        click.echo("下一步：设置 MINGXIAO_BACKEND=xlsx 并重启 / next: set MINGXIAO_BACKEND=xlsx and restart")
 
 
 @click.command("demo", help="准备演示实例：演示数据 + 每个角色一个演示账号，并打印登录信息")

@@ -70,36 +70,41 @@ def schemas_for(app: Flask) -> SchemaSet:
     return base.merged(extra) if extra else base
 
 
+def gsheets_backend(app: Flask) -> Backend:
+    """The Google Sheets backend from the app's GSHEETS_* settings (also used by ``sheets migrate``)."""
+    key = app.config.get("GSHEETS_KEY")
+    credentials = app.config.get("GSHEETS_CREDENTIALS")
+    if not key or not (credentials or app.config.get("GSHEETS_API_BASE")):
+        raise ConfigError(
+            "使用 Google 表格需要设置 MINGXIAO_GSHEETS_KEY（表格 ID）和 MINGXIAO_GSHEETS_CREDENTIALS（服务账号 JSON 文件路径）。"
+            " / The gsheets backend needs MINGXIAO_GSHEETS_KEY and MINGXIAO_GSHEETS_CREDENTIALS."
+        )
+    try:
+        gsheets = importlib.import_module("mingxiao.sheetdb.gsheets")
+    except ImportError as exc:
+        raise ConfigError(
+            f"无法加载 Google 表格后端：{exc} / Cannot load the gsheets backend: {exc}"
+        ) from exc
+    backend: Backend = gsheets.backend_from_config(
+        key=key,
+        credentials=credentials,
+        state_path=Path(app.instance_path) / "journal.sqlite3",  # the budget shared by workers
+        base_url=app.config.get("GSHEETS_API_BASE"),  # tests/bench only: the in-repo fake
+        reads_per_minute=int(app.config.get("GSHEETS_READS_PER_MINUTE", 60)),
+        writes_per_minute=int(app.config.get("GSHEETS_WRITES_PER_MINUTE", 60)),
+        change_ttl=float(app.config.get("GSHEETS_CHANGE_TTL", 10.0)),
+        timeout=float(app.config.get("GSHEETS_TIMEOUT", 20.0)),
+    )
+    return backend
+
+
 def _backend(app: Flask) -> Backend | None:
     """The configured backend, or None for the engine's default (the xlsx workbook)."""
     kind = app.config.get("BACKEND", "xlsx")
     if kind == "xlsx":
         return None
     if kind == "gsheets":
-        key = app.config.get("GSHEETS_KEY")
-        credentials = app.config.get("GSHEETS_CREDENTIALS")
-        if not key or not (credentials or app.config.get("GSHEETS_API_BASE")):
-            raise ConfigError(
-                "使用 Google 表格需要设置 MINGXIAO_GSHEETS_KEY（表格 ID）和 MINGXIAO_GSHEETS_CREDENTIALS（服务账号 JSON 文件路径）。"
-                " / The gsheets backend needs MINGXIAO_GSHEETS_KEY and MINGXIAO_GSHEETS_CREDENTIALS."
-            )
-        try:
-            gsheets = importlib.import_module("mingxiao.sheetdb.gsheets")
-        except ImportError as exc:
-            raise ConfigError(
-                f"无法加载 Google 表格后端：{exc} / Cannot load the gsheets backend: {exc}"
-            ) from exc
-        backend: Backend = gsheets.backend_from_config(
-            key=key,
-            credentials=credentials,
-            state_path=Path(app.instance_path) / "journal.sqlite3",  # the budget shared by workers
-            base_url=app.config.get("GSHEETS_API_BASE"),  # tests/bench only: the in-repo fake
-            reads_per_minute=int(app.config.get("GSHEETS_READS_PER_MINUTE", 60)),
-            writes_per_minute=int(app.config.get("GSHEETS_WRITES_PER_MINUTE", 60)),
-            change_ttl=float(app.config.get("GSHEETS_CHANGE_TTL", 10.0)),
-            timeout=float(app.config.get("GSHEETS_TIMEOUT", 20.0)),
-        )
-        return backend
+        return gsheets_backend(app)
     raise ConfigError(
         f"MINGXIAO_BACKEND 只能是 xlsx 或 gsheets，当前为 {kind!r}。"
         f" / MINGXIAO_BACKEND must be xlsx or gsheets, not {kind!r}."

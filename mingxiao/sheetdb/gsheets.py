@@ -627,6 +627,51 @@ class GoogleSheetsBackend:
             self._cache = None
             self._expire_version()
 
+    # ------------------------------------------------------------------ whole-workbook copy
+    def write_tabs(
+        self, tabs: dict[str, list[list[Any]]], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Replace the values of ``tabs`` (title → rows, header first) for ``sheets migrate``.
+
+        Missing tabs are created, grids are sized to fit, old values are cleared, then rows
+        go in RAW chunks below the request limit; ``progress(n)`` is called per chunk with
+        the number of rows it carried. Tabs not named are left alone.
+        """
+        with self._locked(), self._mutex:
+            meta = self._metadata()
+            structure: list[dict[str, Any]] = []
+            for title, rows in tabs.items():
+                n_rows = max(len(rows) + 100, 1000)
+                n_cols = max([26] + [len(r) for r in rows])
+                if title not in meta:
+                    structure.append({"addSheet": {"properties": {"title": title, "gridProperties": {
+                        "rowCount": n_rows, "columnCount": n_cols, "frozenRowCount": 1}}}})
+                else:
+                    grid = meta[title].get("gridProperties", {})
+                    if int(grid.get("rowCount", 0)) < n_rows or int(grid.get("columnCount", 0)) < n_cols:
+                        structure.append({"updateSheetProperties": {"properties": {
+                            "sheetId": meta[title]["sheetId"],
+                            "gridProperties": {"rowCount": max(n_rows, int(grid.get("rowCount", 0))),
+                                               "columnCount": max(n_cols, int(grid.get("columnCount", 0)))}},
+                            "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+            if structure:
+                self._call("write", lambda: self.http.batch_update(self.key, {"requests": structure}), what="创建工作表")
+            existing = [quote_title(t) for t in tabs if t in meta]
+            if existing:
+                self._call("write", lambda: self.http.values_batch_clear(self.key, body={"ranges": existing}),
+                           what="清空工作表")
+            entries: list[dict[str, Any]] = []
+            for title, rows in tabs.items():
+                for i, row in enumerate(rows, start=1):
+                    entries.append({"range": f"{quote_title(title)}!A{i}", "values": [[_cell_out(v) for v in row]]})
+            for chunk in self._chunks(entries):
+                body = {"valueInputOption": "RAW", "data": _merge_rows(chunk)}
+                self._call("write", lambda body=body: self.http.values_batch_update(self.key, body), what="写入数据")
+                if progress is not None:
+                    progress(len(chunk))
+            self._cache = None
+            self._expire_version()
+
     # ------------------------------------------------------------------ backups
     def backup_to(self, dest: Path) -> None:
         """An xlsx snapshot of every tab (values as read) at ``dest``."""
@@ -665,6 +710,22 @@ def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
         return value  # openpyxl data_type fix below is not needed for plain values
     return value
+
+
+def _merge_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive one-row entries of the same tab become one block range (fewer, bigger ranges)."""
+    out: list[dict[str, Any]] = []
+    pat = re.compile(r"^(.*)!A(\d+)$")
+    for e in entries:
+        m = pat.match(e["range"])
+        if out and m:
+            last = out[-1]
+            lm = pat.match(last["range"])
+            if lm and lm.group(1) == m.group(1) and int(lm.group(2)) + len(last["values"]) == int(m.group(2)):
+                last["values"].append(e["values"][0])
+                continue
+        out.append({"range": e["range"], "values": list(e["values"])})
+    return out
 
 
 def _copy(sheets: dict[str, RawSheet]) -> dict[str, RawSheet]:
