@@ -407,3 +407,25 @@ def test_absences_typed_into_the_workbook_change_the_mentors_risk_list(world: Wo
     world.db.sync()  # the engine notices the changed file, as the flusher would
     after = world.client("mentor").get("/mentors/my").get_data(as_text=True)
     assert "risk--candidate" in after
+
+
+def test_a_mistyped_date_in_the_sheet_does_not_break_the_mentor_pages(world: World):
+    aid, log = extra(world)["assignment"], extra(world)["log"]
+    mid, tid = extra(world)["mentor_ids"]["mentor"], extra(world)["trainees"]["mentor"]
+    world.db.sync()
+    edit_cell(world.workbook, "导师分配", aid, "结束日期", "2026年13月")
+    edit_cell(world.workbook, "导师指导记录", log, "指导日期", "上周三")
+    world.db.sync()
+    pages = [
+        ("admin", "/mentors/assignments"),
+        ("admin", "/mentors/load"),
+        ("admin", f"/mentors/{mid}"),
+        ("admin", "/mentors/hours"),
+        ("admin", "/mentors/logs"),
+        ("admin", f"/mentors/trainees/{tid}/logs"),
+        ("mentor", "/mentors/my"),
+        ("mentor", "/"),
+    ]
+    assert [(url, world.client(role).get(url).status_code) for role, url in pages] == [
+        (url, 200) for _role, url in pages
+    ]

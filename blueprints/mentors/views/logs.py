@@ -165,7 +165,7 @@ def trainee_logs(trainee_id: str) -> Any:
     assignments = db.table("mentor_assignments").where(trainee=trainee.id)
     rows = sorted(
         db.table(SHEET).where(trainee=trainee.id),
-        key=lambda r: (r.get("date") or day, r.id),
+        key=lambda r: (rules.as_date(r.get("date")) or day, r.id),
         reverse=True,
     )
     return render_template(

@@ -73,7 +73,9 @@ def detail(mentor_id: str) -> Any:
     assignments = [
         a for a in db.table("mentor_assignments").where(mentor=mentor.id) if a.get("trainee")
     ]
-    assignments.sort(key=lambda a: (not rules.active_on(a, day), a.get("start_date") or day))
+    assignments.sort(
+        key=lambda a: (not rules.active_on(a, day), rules.as_date(a.get("start_date")) or day)
+    )
     logs = db.table("mentoring_logs").where(mentor=mentor.id)
     by_year = rules.guidance_hours(logs, period="year")
     return render_template(
