@@ -6,6 +6,7 @@ and help texts are the sheet's own headers and notes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -123,7 +124,20 @@ def schema_form(
     attrs["form_base"] = HiddenField()
     attrs.update(extra or {})
     cls = type("SchemaForm", (FlaskForm,), attrs)
+    if isinstance(kwargs.get("data"), Mapping):
+        kwargs["data"] = _clean(schema, keys, kwargs["data"])
     return cls(**kwargs)
+
+
+def _clean(schema: Any, keys: Sequence[str], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored values a form can show: text typed into a date column by hand (a health
+    problem of the sheet) shows as an empty date for the person to fill in again."""
+    out = dict(data)
+    for key in keys:
+        value = out.get(key)
+        if schema.column(key).type == "date" and not isinstance(value, (dt.date, type(None))):
+            out[key] = None
+    return out
 
 
 def replace_lead_field() -> BooleanField:

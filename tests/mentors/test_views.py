@@ -423,6 +423,9 @@ def test_a_mistyped_date_in_the_sheet_does_not_break_the_mentor_pages(world: Wor
         ("admin", "/mentors/hours"),
         ("admin", "/mentors/logs"),
         ("admin", f"/mentors/trainees/{tid}/logs"),
+        ("admin", f"/mentors/assignments/{aid}/edit"),
+        ("admin", f"/mentors/logs/{log}/edit"),
+        ("admin", f"/mentors/logs/{log}"),
         ("mentor", "/mentors/my"),
         ("mentor", "/"),
     ]
