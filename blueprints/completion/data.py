@@ -162,7 +162,9 @@ def ledger(db: Any, cohort: Record | None) -> Ledger:
             if str(e.get("category") or "") == cat:
                 src = str(e.get("source") or "")
                 split[src] = split.get(src, Decimal(0)) + rules.dec(e.get("amount"))
-        lines.append(CategoryLine(cat, budgets.get(cat, Decimal(0)), totals.by_category[cat], split))
+        lines.append(
+            CategoryLine(cat, budgets.get(cat, Decimal(0)), totals.by_category[cat], split)
+        )
     trainees = {t.id: t for t in db.table("trainees").where(cohort=cid)} if cid else {}
     spent_by: dict[str, tuple[Decimal, int]] = {}
     unassigned = Decimal(0)
@@ -174,7 +176,9 @@ def ledger(db: Any, cohort: Record | None) -> Ledger:
         else:
             unassigned += rules.dec(e.get("amount"))
     per_trainee = [
-        (trainees[tid], amount, n) for tid, (amount, n) in sorted(spent_by.items()) if tid in trainees
+        (trainees[tid], amount, n)
+        for tid, (amount, n) in sorted(spent_by.items())
+        if tid in trainees
     ]
     biggest = max([line.spent for line in lines] + [line.budget for line in lines] + [Decimal(0)])
     return Ledger(
@@ -201,9 +205,7 @@ def mentor_fee_proposals(db: Any, cohort: Record, rate: Decimal) -> list[rules.M
     for e in db.table("expenses").where(cohort=cohort.id, category=MENTOR_FEE_CATEGORY):
         payee = str(e.get("payee") or "")
         recorded[payee] = recorded.get(payee, Decimal(0)) + rules.dec(e.get("amount"))
-    return rules.mentor_fees(
-        db.table("mentoring_logs").all(), trainee_ids, names, rate, recorded
-    )
+    return rules.mentor_fees(db.table("mentoring_logs").all(), trainee_ids, names, rate, recorded)
 
 
 def today(db: Any) -> dt.date:

@@ -207,7 +207,9 @@ def revoke(cert_id: str) -> Any:
     except certificates.IssueError as exc:
         flash(problem_text(exc.problem), "error")
     else:
-        flash(_("证书 %(number)s 已撤销；编号保留，不再使用。", number=cert.get("number")), "success")
+        flash(
+            _("证书 %(number)s 已撤销；编号保留，不再使用。", number=cert.get("number")), "success"
+        )
     return redirect(url_for("completion.certificate", cert_id=cert.id))
 
 

@@ -99,7 +99,11 @@ def record_mentor_fee() -> Any:
         flash(str(exc), "error")
     else:
         flash(
-            _("已记入经费台账：%(name)s 导师指导费 %(amount)s 元。", name=fee.mentor_name, amount=fee.outstanding),
+            _(
+                "已记入经费台账：%(name)s 导师指导费 %(amount)s 元。",
+                name=fee.mentor_name,
+                amount=fee.outstanding,
+            ),
             "success",
         )
     return redirect(url_for("completion.funding", cohort=cohort.id))
