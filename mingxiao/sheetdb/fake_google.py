@@ -11,6 +11,8 @@ updateSheetProperties, appendDimension, setDataValidation, updateCells notes, ad
 deleteSheet; formatting requests are accepted and ignored) and Drive ``files/{id}``
 (modifiedTime).
 
+:attr:`FakeGoogle.quota` enforces a per-minute budget of requests the way Google does (429).
+
 Faults (:meth:`FakeGoogle.fail_next` for a queue, :attr:`FakeGoogle.rates` for random ones):
 ``429`` (with ``Retry-After``), ``500``, ``503``, ``slow`` (answers late but correctly),
 ``timeout`` (never answers in time, nothing applied) and ``lost`` (applied, but the answer
@@ -256,6 +258,8 @@ class FakeGoogle:
         self.hang_seconds = 2.0  # "timeout"/"lost": longer than the client's read timeout
         self.change_delay = 0.0  # Drive reports a change only after this many seconds
         self.max_request_bytes = max_request_bytes
+        # Google's per-minute quota, enforced like Google does (429) when set: {"read": 60, "write": 60}
+        self.quota: dict[str, int] = {}
         self._queue: list[tuple[str, float | None, Callable[[str, str], bool] | None]] = []
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
@@ -463,9 +467,15 @@ class FakeGoogle:
             return self._error(exc)(environ, start_response)
         kind = "read" if method == "GET" else "write"
         fault, retry_after = self._pick_fault(method, name)
+        if fault is None and kind in self.quota:
+            now = time.time()
+            with self._lock:
+                used = sum(1 for c in reversed(self.calls[-5000:]) if c.kind == kind and c.at > now - 60 and c.fault != "quota")
+            if used >= self.quota[kind]:
+                fault, retry_after = "quota", 60.0 - 0.0
         call = Call(at=time.time(), method=method, name=name, kind=kind, status=200, fault=fault, size=len(body))
         response: Response
-        if fault == "429":
+        if fault in ("429", "quota"):
             response = self._error(ApiError(429, "Quota exceeded for quota metric 'Read requests'", "RESOURCE_EXHAUSTED"))
             response.headers["Retry-After"] = f"{retry_after if retry_after is not None else self.retry_after:g}"
         elif fault in ("500", "503"):
