@@ -197,7 +197,7 @@ def notify(
                 key,
             ),
         )
-        return int(cur.lastrowid) if cur.rowcount else None
+        return int(cur.lastrowid) if cur.rowcount and cur.lastrowid is not None else None
 
 
 def _audience(user: Any) -> tuple[str, list[Any]] | None:

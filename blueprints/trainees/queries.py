@@ -84,5 +84,6 @@ def absence_evidence(summary: Any) -> str:
     return (
         f"累计缺勤 {fmt(summary.counted)} 学时（未经同意缺勤 {fmt(summary.unapproved)} 学时，"
         f"迟到早退 {fmt(summary.partial)} 学时，请假 {fmt(summary.approved_leave + summary.pending_leave)} 学时），"
-        f"允许缺勤上限为总学时 {fmt(summary.settings.total_hours)} 的五分之一即 {fmt(summary.allowance)} 学时。"
+        f"允许缺勤上限为总学时 {fmt(summary.settings.total_hours)} 的 {summary.settings.limit}，"
+        f"即 {fmt(summary.allowance)} 学时。"
     )

@@ -139,3 +139,18 @@ def test_the_district_reads_its_case_and_its_evidence_file(world: World):
     assert page.status_code == 200 and "提交审定" not in page.get_data(as_text=True)
     download = world.client("district").get(f"/trainees/eliminations/{pending}/file")
     assert download.status_code == 200 and "签到表" in download.get_data(as_text=True)
+
+
+def test_proposal_page_shows_the_absence_rule_evidence(world: World):
+    warned = [t for t in world.db.table("trainees").all() if t.get("status") == "预警"]
+    assert warned, "the demo has trainees with a warning"
+    page = world.client("admin").get(f"/trainees/{warned[0].id}/eliminate").get_data(as_text=True)
+    assert "考勤依据" in page
+    assert "累计缺勤" in page  # the evidence text starts from the rule's figures
+
+
+def test_absence_candidates_are_listed_for_the_admin_only(world: World):
+    page = world.client("admin").get("/trainees/eliminations").get_data(as_text=True)
+    assert "考勤提示" in page and "/eliminate" in page  # at least one trainee to review
+    district = world.client("district").get("/trainees/eliminations").get_data(as_text=True)
+    assert "考勤提示" not in district
