@@ -30,6 +30,7 @@ merged cells are not reported either.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -184,7 +185,7 @@ class GoogleSheetsBackend:
         self.backoff_cap = backoff_cap
         self.service_account = service_account
         self.lock_timeout = lock_timeout
-        self.min_save_interval = 4.0  # hint for the engine: group commits at most every 4 s
+        self.min_save_interval = 6.0  # hint for the engine: one group commit per ~6 s keeps writes/save low
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._filelock = FileLock(str(self.state_path) + ".gsheets.lock", timeout=lock_timeout)
@@ -269,7 +270,7 @@ class GoogleSheetsBackend:
 
         return cast(str, self._call("read", get, what="Drive modifiedTime", deadline=deadline))
 
-    def version(self) -> Hashable:
+    def version(self) -> tuple[str, ...]:
         """``("gs", modifiedTime)``; Drive is asked at most once per ``change_ttl`` (all workers)."""
         state = self.limiter.get_state("modified")
         now = time.time()
@@ -510,7 +511,7 @@ class GoogleSheetsBackend:
             self._call("write", lambda: self.http.batch_update(self.key, {"requests": structure}), what="调整工作表结构")
         for chunk in self._chunks(data):
             body = {"valueInputOption": "RAW", "data": chunk}
-            self._call("write", lambda body=body: self.http.values_batch_update(self.key, body), what="写入修改")
+            self._call("write", functools.partial(self.http.values_batch_update, self.key, body), what="写入修改")
         for title, rows in appends.items():
             for chunk in self._chunks(rows):
                 self._append(title, chunk, id_cols[title], batch.id_header)
@@ -518,7 +519,7 @@ class GoogleSheetsBackend:
         return ApplyResult(version=("gs-written", os.getpid(), self._written, time.time()), missing=missing)
 
     def _append(self, title: str, rows: list[list[Any]], id_col: int, id_header: str) -> None:
-        params = {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS", "includeValuesInResponse": False}
+        params: dict[str, Any] = {"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS", "includeValuesInResponse": False}
         rng = f"{quote_title(title)}!A1"
         state = {"rows": rows}
 
@@ -666,7 +667,7 @@ class GoogleSheetsBackend:
                     entries.append({"range": f"{quote_title(title)}!A{i}", "values": [[_cell_out(v) for v in row]]})
             for chunk in self._chunks(entries):
                 body = {"valueInputOption": "RAW", "data": _merge_rows(chunk)}
-                self._call("write", lambda body=body: self.http.values_batch_update(self.key, body), what="写入数据")
+                self._call("write", functools.partial(self.http.values_batch_update, self.key, body), what="写入数据")
                 if progress is not None:
                     progress(len(chunk))
             self._cache = None
@@ -760,10 +761,11 @@ def backend_from_config(
 
         path = Path(credentials)
         try:
-            creds = ServiceAccountCredentials.from_service_account_file(str(path), scopes=list(SCOPES))
+            account = ServiceAccountCredentials.from_service_account_file(str(path), scopes=list(SCOPES))
         except (OSError, ValueError) as exc:
             raise WorkbookError(f"无法读取服务账号文件 {path}（{exc}）：请检查 MINGXIAO_GSHEETS_CREDENTIALS。") from exc
-        email = email or creds.service_account_email
+        email = email or account.service_account_email
+        creds = account
     if creds is None and base_url is None:
         raise WorkbookError("使用 Google 表格需要服务账号凭据（MINGXIAO_GSHEETS_CREDENTIALS）。")
     client = make_client(creds, base_url=base_url, timeout=timeout)
