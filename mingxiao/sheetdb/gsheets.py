@@ -192,6 +192,7 @@ class GoogleSheetsBackend:
         self._cache: tuple[Hashable, dict[str, RawSheet], dict[str, dict[str, Any]]] | None = None
         self._mutex = threading.RLock()
         self._written = 0
+        self._tl = threading.local()  # .until: the deadline of the read_all this thread is in
         self.calls = 0  # requests this process sent (all attempts)
         self.http.set_timeout((min(5.0, timeout), timeout))
 
@@ -215,6 +216,9 @@ class GoogleSheetsBackend:
         when nothing is left to send.
         """
         end = time.monotonic() + (self.deadline if deadline is None else deadline)
+        until: float | None = getattr(self._tl, "until", None)
+        if until is not None:
+            end = min(end, until)  # inside read_all: one deadline for all its calls
         attempt = 0
         while True:
             try:
@@ -334,47 +338,57 @@ class GoogleSheetsBackend:
     def read_all(self) -> tuple[Hashable, dict[str, RawSheet]]:
         """Every tab in one ``values:batchGet`` (plus the metadata call for the titles)."""
         with self._mutex:
-            version = self.version()
-            if self._cache is not None and self._cache[0] == version:
-                return version, _copy(self._cache[1])
-            shared = self.limiter.get_state("read")
-            if shared is not None and version[0] == "gs":
-                try:
-                    payload = json.loads(zlib.decompress(shared[0]))
-                except (zlib.error, ValueError, TypeError):
-                    payload = None
-                if payload and payload.get("version") == list(version):
-                    sheets = {t: RawSheet(t, rows) for t, rows in payload["tabs"].items()}
-                    self._cache = (version, sheets, payload["meta"])
-                    return version, _copy(sheets)
+            outer = getattr(self._tl, "until", None) is None
+            if outer:  # a page view never waits longer than ``deadline`` (< gunicorn's 60 s)
+                self._tl.until = time.monotonic() + self.deadline
             try:
-                meta = self._metadata()
-                titles = list(meta)
-                sheets = {}
-                if titles:
-                    def get() -> Any:
-                        return self.http.values_batch_get(
-                            self.key,
-                            [quote_title(t) for t in titles],
-                            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
-                        )
+                return self._read_all()
+            finally:
+                if outer:
+                    self._tl.until = None
 
-                    data = self._call("read", get, what="读取全部工作表")
-                    for title, vr in zip(titles, data.get("valueRanges", []), strict=False):
-                        rows = [[_cell_in(v) for v in row] for row in vr.get("values", [])]
-                        while rows and all(v is None for v in rows[-1]):
-                            rows.pop()
-                        sheets[title] = RawSheet(title, rows)
-            except WriteBlocked as exc:
-                raise WorkbookError(str(exc)) from exc
-            self._cache = (version, sheets, meta)
-            if version[0] == "gs":
-                blob = zlib.compress(json.dumps(
-                    {"version": list(version), "tabs": {t: s.rows for t, s in sheets.items()}, "meta": meta},
-                    ensure_ascii=False, default=str,
-                ).encode("utf-8"))
-                self.limiter.set_state("read", blob)
-            return version, _copy(sheets)
+    def _read_all(self) -> tuple[Hashable, dict[str, RawSheet]]:
+        version = self.version()
+        if self._cache is not None and self._cache[0] == version:
+            return version, _copy(self._cache[1])
+        shared = self.limiter.get_state("read")
+        if shared is not None and version[0] == "gs":
+            try:
+                payload = json.loads(zlib.decompress(shared[0]))
+            except (zlib.error, ValueError, TypeError):
+                payload = None
+            if payload and payload.get("version") == list(version):
+                sheets = {t: RawSheet(t, rows) for t, rows in payload["tabs"].items()}
+                self._cache = (version, sheets, payload["meta"])
+                return version, _copy(sheets)
+        try:
+            meta = self._metadata()
+            titles = list(meta)
+            sheets = {}
+            if titles:
+                def get() -> Any:
+                    return self.http.values_batch_get(
+                        self.key,
+                        [quote_title(t) for t in titles],
+                        params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+                    )
+
+                data = self._call("read", get, what="读取全部工作表")
+                for title, vr in zip(titles, data.get("valueRanges", []), strict=False):
+                    rows = [[_cell_in(v) for v in row] for row in vr.get("values", [])]
+                    while rows and all(v is None for v in rows[-1]):
+                        rows.pop()
+                    sheets[title] = RawSheet(title, rows)
+        except WriteBlocked as exc:
+            raise WorkbookError(str(exc)) from exc
+        self._cache = (version, sheets, meta)
+        if version[0] == "gs":
+            blob = zlib.compress(json.dumps(
+                {"version": list(version), "tabs": {t: s.rows for t, s in sheets.items()}, "meta": meta},
+                ensure_ascii=False, default=str,
+            ).encode("utf-8"))
+            self.limiter.set_state("read", blob)
+        return version, _copy(sheets)
 
     def _fresh(self) -> tuple[dict[str, RawSheet], dict[str, dict[str, Any]]]:
         """The tabs and metadata as of the current version (read if needed)."""

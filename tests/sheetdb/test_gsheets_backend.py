@@ -385,3 +385,20 @@ def test_backup_writes_an_xlsx_snapshot_of_every_tab(gdb: tuple[Database, str], 
     assert path is not None and path.exists()
     wb = openpyxl.load_workbook(path)
     assert TITLE in wb.sheetnames and wb[TITLE]["B2"].value == "王老师" and wb[TITLE]["D2"].value == "05718888000"
+
+
+def test_a_page_view_during_an_outage_gives_up_within_the_deadline_and_serves_the_last_read(
+    gdb: tuple[Database, str], fake: FakeGoogle
+) -> None:
+    db, key = gdb
+    db.table("mentors").insert({"name": "王老师", "organisation": "A"}, user="u")
+    db.sync()
+    assert len(db.table("mentors").all()) == 1
+    fake.ui_set(key, TITLE, 3, 2, "手工行")  # the sheet moved: the next view must re-read
+    db.backend.deadline = 0.5  # type: ignore[attr-defined]
+    db.backend.backoff_base = 0.1  # type: ignore[attr-defined]
+    fake.fail_next("503", 1000, match=lambda method, name: name == "values.batchGet")
+    assert [r["name"] for r in db.table("mentors").all()] == ["王老师"]  # the last good read
+    assert any(p.code == "unreadable" for p in db.health())
+    fake._queue.clear()
+    assert not any(p.code == "unreadable" for p in db.health())  # recovered on the next view
