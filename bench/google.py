@@ -172,7 +172,7 @@ def run_naive(fake: FakeGoogle, key: str, views: int, saves: int, rate: float) -
         try:
             ws = gc.open_by_key(key).worksheet(TITLE)
             ws.get_all_records()
-        except gspread.exceptions.APIError:
+        except gspread.exceptions.GSpreadException:  # APIError (429) and friends
             errors["views"] += 1
 
     paced(views, rate, view)
@@ -184,10 +184,10 @@ def run_naive(fake: FakeGoogle, key: str, views: int, saves: int, rate: float) -
             if i % 10 == 9:
                 cell = ws.find("M0001")
                 if cell:
-                    ws.update_cell(cell.row, 11, f"更新{i}")
+                    ws.update_cell(cell.row, 3, f"更新{i}")
             else:
                 ws.append_row([f"X{i:05d}", f"新导师{i}", "学军中学"], value_input_option="USER_ENTERED")
-        except gspread.exceptions.APIError:
+        except gspread.exceptions.GSpreadException:
             errors["saves"] += 1
 
     paced(saves, rate, save)
