@@ -14,7 +14,6 @@ import pytest
 
 from mingxiao.sheetdb import Database, open_database
 from tests.sheetdb.helpers import (
-
     ID_HEADER,
     VOID_HEADER,
     open_small,
