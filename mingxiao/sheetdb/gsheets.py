@@ -66,7 +66,7 @@ __all__ = ["GoogleSheetsBackend", "backend_from_config", "make_client"]
 
 log = logging.getLogger("mingxiao.sheetdb.gsheets")
 
-SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.readonly")
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.metadata.readonly")
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 MAX_CELL_TEXT = 50_000  # Google refuses longer cell text
 MAX_REQUEST_BYTES = 1_900_000  # below Google's ~2 MB per request
