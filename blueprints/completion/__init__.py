@@ -58,6 +58,7 @@ def nav_items(user: Any) -> list[Any]:
             NavItem(label=_l("结业证书"), endpoint="completion.index", order=600),
             NavItem(label=_l("学分导出"), endpoint="completion.credits", order=610),
             NavItem(label=_l("经费台账"), endpoint="completion.funding", order=620),
+            NavItem(label=_l("结业考核"), endpoint="completion.assessment_index", order=590),
         ]
     if role == "trainee" and getattr(user, "trainee_id", None):
         return [NavItem(label=_l("我的证书"), endpoint="completion.mine", order=600)]

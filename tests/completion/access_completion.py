@@ -61,6 +61,13 @@ SAMPLES = {
         "csv": Sample(args=lambda s: {"fmt": "csv"}),
         "xlsx": Sample(args=lambda s: {"fmt": "xlsx"}),
     },
+    "completion.assessment_detail": {
+        "": Sample(
+            args=lambda s: {"trainee_id": _x(s)["other_trainee"]},
+            data=lambda s: {"trainee": _x(s)["other_trainee"], "decision": "合格", "note": "测试"},
+        )
+    },
+    "completion.graduate": {"": Sample(data=lambda s: {"cohort": _x(s)["cohort"]})},
     "completion.record_mentor_fee": {
         "": Sample(
             data=lambda s: {
@@ -89,5 +96,9 @@ MATRIX = {
     ("completion.credits_export", "GET", "xlsx"):          (LOGIN,   200,   403,     403,      403,   403,   403,    403),
     ("completion.funding", "GET", ""):                     (LOGIN,   200,   403,     403,      403,   403,   403,    403),
     ("completion.record_mentor_fee", "POST", ""):          (LOGIN,   302,   403,     403,      403,   403,   403,    403),
+    ("completion.assessment_index", "GET", ""):            (LOGIN,   200,   403,     403,      403,   403,   403,    403),
+    ("completion.assessment_detail", "GET", ""):           (LOGIN,   200,   403,     403,      403,   403,   403,    403),
+    ("completion.assessment_detail", "POST", ""):          (LOGIN,   302,   403,     403,      403,   403,   403,    403),
+    ("completion.graduate", "POST", ""):                   (LOGIN,   302,   403,     403,      403,   403,   403,    403),
 }
 # fmt: on

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..blueprint import bp
-from . import certificates, credits, funding, verify
+from . import assessment, certificates, credits, funding, verify
 
-__all__ = ["bp", "certificates", "credits", "funding", "verify"]
+__all__ = ["bp", "assessment", "certificates", "credits", "funding", "verify"]
