@@ -7,7 +7,9 @@ Configuration (``app.config``, defaults set here; see ``rules.CONFIG_DEFAULTS``)
 - ``CREDITS_DECIMALS``: decimal places of exported credits (1);
 - ``MENTOR_FEE_PER_HOUR``: yuan per recorded guidance hour for the proposed 导师指导费 (300);
 - ``VERIFY_RATE_LIMIT`` / ``VERIFY_RATE_WINDOW``: look-ups per client address per window in
-  seconds on the public verification page (20 per 600 s).
+  seconds on the public verification page (20 per 600 s);
+- ``REMINDER_DELIVERABLE_DAYS`` (60) / ``REMINDER_PUBLICITY_DAYS`` (2): how early the
+  ``reminders send`` command warns before a cohort's end and a publicity period's end.
 """
 
 from __future__ import annotations
@@ -26,13 +28,21 @@ SECTION_ORDER = 80
 @hookimpl
 def register_blueprints(app: Any) -> list[Any]:
     from . import rules
+    from .reminders import CONFIG_DEFAULTS as REMINDER_DEFAULTS
     from .views import bp
 
-    for key, value in rules.CONFIG_DEFAULTS.items():
+    for key, value in {**rules.CONFIG_DEFAULTS, **REMINDER_DEFAULTS}.items():
         app.config.setdefault(key, value)
     # A mistyped setting stops the start-up with its key named, not a page later.
     rules.check_config(app.config)
     return [bp]
+
+
+@hookimpl
+def cli_commands() -> list[Any]:
+    from .reminders import reminders_group
+
+    return [reminders_group]
 
 
 @hookimpl
