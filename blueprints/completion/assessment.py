@@ -71,7 +71,8 @@ def _guarded(key: str, label: str, build: Callable[[], list[Line]]) -> list[Line
 
 
 def _from_requirement(req: Any) -> Line:
-    return Line(str(req.key), str(req.label), bool(req.met), tuple(req.reason))  # type: ignore[arg-type]
+    template, params = req.reason
+    return Line(str(req.key), str(req.label), bool(req.met), (str(template), dict(params)))
 
 
 def _hours(trainee: Record) -> list[Line]:

@@ -59,11 +59,9 @@ def index() -> Any:
     trainees = {t.id: t for t in db.table("trainees").all()}
     every = db.table("certificates").all(include_voided=True)
     live = [c for c in every if not c.voided]
+    cohort_of = {tid: str(t.get("cohort") or "") for tid, t in trainees.items()}
     shown = [
-        c
-        for c in live
-        if not cohort_id
-        or str(trainees.get(str(c.get("trainee") or ""), {}).get("cohort") or "") == cohort_id
+        c for c in live if not cohort_id or cohort_of.get(str(c.get("trainee") or "")) == cohort_id
     ]
     shown.sort(key=lambda c: (rules.parse_number(c.get("number")) or (0, 0, 0), c.id))
     by_trainee: dict[str, list[Record]] = {}
