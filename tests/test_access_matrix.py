@@ -160,7 +160,7 @@ def test_record_level_rows_refuse_the_second_owner():
 
 def test_protected_routes_send_anonymous_visitors_to_login():
     """Only the login/reset pages, the language switch, /healthz, static files, an invitation's
-    own form and the 公示 list are public."""
+    own form, the 公示 list and the certificate check are public."""
     public = {k[0] for k, row in ACCESS.items() if row["anonymous"] != LOGIN}
     assert public == {
         "core.healthz",
@@ -172,6 +172,7 @@ def test_protected_routes_send_anonymous_visitors_to_login():
         "auth.reset",
         "nominations.invite",  # the applicant's own form, reached only with a live invitation
         "nominations.publicity_public",  # 公示: name, school, district and cohort only
+        "completion.verify",  # certificate check: name, cohort and validity only
     }
 
 

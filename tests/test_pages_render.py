@@ -24,7 +24,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from mingxiao.sheetdb import load_schemas
-from mingxiao.sheetdb.schema import default_schema_dir
+from mingxiao.sheetdb.schema import default_schema_dir, load_sheet
 from tests._demo import REVEAL_ROLES, ROLES, World, edit_cell
 from tests.test_access_matrix import ACCESS
 
@@ -69,10 +69,17 @@ def _workbook_words() -> set[str]:
     """Tab titles, column headers and choice values: the workbook's own (Chinese) words, which
     pages show as data in every language (a tab is called 学员 in the file, whatever the UI)."""
     schemas = load_schemas(default_schema_dir())
+    # Plugins' own sheets (blueprints/<feature>/sheets/*.toml) are tabs of the workbook too.
+    plugin_sheets = [
+        load_sheet(path, schemas.choice_lists)
+        for path in sorted(Path(__file__).resolve().parents[1].glob("blueprints/*/sheets/*.toml"))
+    ]
     words: set[str] = set()
-    for schema in schemas:
+    for schema in [*schemas, *plugin_sheets]:
         words.add(schema.title)
         words.update(c.header for c in schema.columns)
+        # Seeded rows (the nine curriculum modules) are the workbook's data, not UI text.
+        words.update(v for row in schema.seed for v in row.values() if isinstance(v, str))
     for values in schemas.choice_lists.values():
         words.update(values)
     return words
