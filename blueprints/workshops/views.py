@@ -234,7 +234,8 @@ def new() -> Any:
         schema,
         WORKSHOP_FIELDS,
         _choices_for,
-        data={"name": _("%(name)s名校长工作室", name=trainee.get("name") or ""),
+        # A suggested name: workbook data, Chinese in every UI language.
+        data={"name": f"{trainee.get('name') or ''}名校长工作室",
               "base_school": trainee.get("school")},
     )  # fmt: skip
     if form.validate_on_submit():
