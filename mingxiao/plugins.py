@@ -23,7 +23,8 @@ from typing import Any
 
 import click
 import pluggy
-from flask import Blueprint, Flask, current_app, has_app_context
+from flask import Blueprint, Flask, current_app, has_app_context, render_template
+from markupsafe import Markup
 
 from . import hookspecs
 from .sheetdb.schema import (
@@ -335,6 +336,16 @@ def trainee_sections(trainee: Any, user: Any, app: Flask | None = None) -> list[
     """Every plugin's sections of ``trainee``'s profile page for ``user``, sorted by ``order``."""
     widgets = _flatten(get_manager(app).hook.trainee_sections(trainee=trainee, user=user))
     return sorted(widgets, key=lambda w: (w.order, str(w.title)))
+
+
+def render_widget(widget: Widget, **defaults: Any) -> Markup:
+    """``widget``'s own template rendered with its context (over ``defaults``) and ``widget``.
+
+    Templates are autoescaped, so the result is HTML built by Jinja, never raw sheet or form
+    input; it is marked safe only to be placed into the page that lists the widgets.
+    """
+    context = {**defaults, **widget.context, "widget": widget}
+    return Markup(render_template(widget.template, **context))  # noqa: S704 - autoescaped output
 
 
 def fire_record_committed(app: Flask, op: Any) -> None:

@@ -82,12 +82,7 @@ def render_sections(trainee: Any) -> list[tuple[Any, Markup]]:
     """Every plugin's section of this trainee's page, rendered for the current user."""
     out = []
     for widget in plugins.trainee_sections(trainee, current_user):
-        html = Markup(  # noqa: S704 - a template's own (autoescaped) output
-            render_template(
-                widget.template, **{"trainee": trainee, **widget.context, "widget": widget}
-            )
-        )
-        out.append((widget, html))
+        out.append((widget, plugins.render_widget(widget, trainee=trainee)))
     return out
 
 
