@@ -79,6 +79,7 @@ class World:
     session_hours: Decimal
     ready: Nominee  # a trainee of an earlier cohort whose checklist is complete
     ready_cohort: str
+    batch: int  # trainees of that cohort the batch 结业 changes (the ready one included)
 
 
 def _prepare(app: Flask, db: Any) -> World:
@@ -115,6 +116,16 @@ def _prepare(app: Flask, db: Any) -> World:
         and assessment.checklist(db, t).complete
     ]
     assert ready, "no demo trainee with a complete checklist waits for assessment"
+    by_trainee: dict[str, list[Any]] = {}
+    for a in db.table("assessments").all():
+        by_trainee.setdefault(str(a.get("trainee")), []).append(a)
+    passed_before = [
+        t
+        for t in db.table("trainees").where(cohort=ready[0]["cohort"])
+        if t.get("status") != rules.COMPLETED_STATUS
+        and (latest := rules.latest_assessment(by_trainee.get(t.id, []))) is not None
+        and latest.get("decision") in rules.PASSING_DECISIONS
+    ]
     return World(
         today=today,
         cohort=cohort.id,
@@ -127,6 +138,7 @@ def _prepare(app: Flask, db: Any) -> World:
         session_hours=Decimal(str(session["hours"])),
         ready=Nominee(ready[0].id, str(ready[0]["name"])),
         ready_cohort=str(ready[0]["cohort"]),
+        batch=len(passed_before) + 1,
     )
 
 
@@ -277,10 +289,10 @@ def test_admin_reviews_publicises_admits_records_attendance_and_certifies(
         expect(flash(page, "success", "已记录考核结论：合格")).to_be_visible()
 
         page.goto(f"/completion/assessment?cohort={w.ready_cohort}")
-        batch = page.get_by_role("button", name=re.compile(r"考核合格者批量结业（1 人）"))
+        batch = page.get_by_role("button", name=f"考核合格者批量结业（{w.batch} 人）")
         asked = accept_next_dialog(page)
         batch.click()
-        expect(flash(page, "success", "1 名学员已改为“结业”")).to_be_visible()
+        expect(flash(page, "success", f"{w.batch} 名学员已改为“结业”")).to_be_visible()
         assert asked and "结业" in asked[0], asked
         expect(page.locator("tbody tr", has_text=w.ready.name)).to_contain_text("结业")
         j.shot("graduated")

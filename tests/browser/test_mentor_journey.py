@@ -1,0 +1,174 @@
+"""A mentor (导师), end to end in a real browser: their trainees, then reviewing deliverables.
+
+On a fresh demo workbook (gunicorn, two workers; see ``_journey.py``) headless Chromium plays
+the first demo mentor: “我的学员” lists exactly the trainees assigned to them today (not those
+of the second demo mentor, whose trainee's page is a bare 404 when typed into the address
+bar); they open one trainee, go to the trainee's 结业作业, return one waiting deliverable
+(first without a comment, which the page refuses, then with one) and pass another; both leave
+the “待我审阅” queue. Nothing is prepared beforehand: the demo data has the waiting deliverables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from blueprints.deliverables import rules
+from tests._demo import ROLE_EMAILS
+from tests.browser._journey import BROWSER_MARKS, demo_site, flash, journey, sign_in
+
+pytestmark = BROWSER_MARKS
+
+COMMENT = "第三部分的案例分析还不够具体，请补充学校实践中的数据和反思后重新提交。"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class World:
+    own: list[Person]  # the first mentor's trainees today
+    others: list[Person]  # the second mentor's trainees today, not the first one's
+    trainee: Person  # an own trainee with two deliverables waiting for review
+    returned: Item
+    passed: Item
+
+
+def _active(row: Any, day: dt.date) -> bool:
+    start, end = row.get("start_date"), row.get("end_date")
+    return not (start and day < start) and not (end and day > end)
+
+
+def _prepare(app: Flask, db: Any) -> World:
+    day = db.today()
+    users = {u["email"]: u for u in db.table("users").all()}
+    trainees = {t.id: t for t in db.table("trainees").all()}
+
+    def current(role: str) -> set[str]:
+        mentor = users[ROLE_EMAILS[role]]["mentor"]
+        return {
+            str(a["trainee"])
+            for a in db.table("mentor_assignments").where(mentor=mentor)
+            if _active(a, day)
+        }
+
+    mine, theirs = current("mentor"), current("mentor2")
+    own = [Person(t, str(trainees[t]["name"])) for t in sorted(mine)]
+    others = [Person(t, str(trainees[t]["name"])) for t in sorted(theirs - mine)]
+    own_names = {p.name for p in own}
+    others = [p for p in others if p.name not in own_names]  # a namesake proves nothing
+    assert own and others, "the demo mentors lost their current trainees"
+
+    rows = [d for d in db.table("deliverables").all() if not d.voided]
+    for person in own:
+        waiting = [
+            d
+            for d in rules.latest_versions([d for d in rows if d.get("trainee") == person.id])
+            if d.get("review_status") == rules.PENDING
+        ]
+        titles = {str(d["title"]) for d in waiting}
+        if len(waiting) >= 2 and len(titles) == len(waiting):
+            first, second = sorted(waiting, key=lambda d: d.id)[:2]
+            return World(
+                own,
+                others,
+                person,
+                Item(first.id, str(first["title"])),
+                Item(second.id, str(second["title"])),
+            )
+    raise AssertionError("no trainee of the first demo mentor has two deliverables waiting")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, World]]:
+    with demo_site(tmp_path, _prepare) as (url, world):
+        assert world is not None
+        yield url, world
+
+
+def test_mentor_sees_only_their_trainees_and_returns_then_passes_deliverables(
+    site: tuple[str, World],
+) -> None:
+    url, w = site
+    with journey(url, "mentor") as j:
+        page = j.page
+        sign_in(page, "mentor", shot=j.shot)
+
+        # 我的学员: their own trainees, nobody else's.
+        page.goto("/mentors/my")
+        table = page.locator("table.my-trainees")
+        expect(table.locator("tbody tr")).to_have_count(len(w.own))
+        for person in w.own:
+            expect(table).to_contain_text(person.name)
+        for person in w.others:
+            expect(table).not_to_contain_text(person.name)
+        j.shot("my-trainees")
+
+        # Another mentor's trainee, typed into the address bar: not found.
+        stranger = w.others[0]
+        response = page.goto(f"/deliverables/trainee/{stranger.id}")
+        assert response is not None and response.status == 404, response
+        expect(page.locator("main")).not_to_contain_text(stranger.name)
+        j.shot("other-mentors-trainee-404")
+
+        # One of theirs: the profile, then the trainee's deliverables.
+        page.goto("/mentors/my")
+        table.get_by_role("link", name=w.trainee.name, exact=True).click()
+        expect(page).to_have_url(re.compile(rf"/trainees/{w.trainee.id}$"))
+        expect(page.locator("main h1")).to_contain_text(w.trainee.name)
+        j.shot("trainee-profile")
+        page.get_by_role("link", name="查看全部结业作业").first.click()
+        expect(page).to_have_url(re.compile(rf"/deliverables/trainee/{w.trainee.id}$"))
+        j.shot("trainee-deliverables")
+
+        # Return one: refused without a comment, then returned with one.
+        page.get_by_role("link", name=w.returned.title, exact=True).click()
+        expect(page).to_have_url(re.compile(rf"/deliverables/{w.returned.id}$"))
+        expect(page.locator("main .stats")).to_contain_text(rules.PENDING)
+        page.get_by_label("退回修改").check()
+        page.get_by_role("button", name="提交审阅结果", exact=True).click()
+        expect(flash(page, "error", "退回时请写明需要修改的地方")).to_be_visible()
+        j.shot("return-needs-a-comment")
+        page.get_by_label("退回修改").check()
+        page.fill("textarea[name=review_comment]", COMMENT)
+        page.get_by_role("button", name="提交审阅结果", exact=True).click()
+        expect(flash(page, "success", f"已退回“{w.returned.title}”")).to_be_visible()
+        expect(page.locator("main .stats")).to_contain_text(rules.RETURNED)
+        expect(page.locator("section.card", has_text="审阅意见").first).to_contain_text(COMMENT)
+        expect(page.get_by_role("button", name="提交审阅结果")).to_have_count(0)
+        j.shot("returned")
+
+        # Pass the other one.
+        page.get_by_role("link", name="返回作业列表", exact=True).click()
+        page.get_by_role("link", name=w.passed.title, exact=True).click()
+        expect(page).to_have_url(re.compile(rf"/deliverables/{w.passed.id}$"))
+        page.get_by_label("通过", exact=True).check()
+        page.get_by_role("button", name="提交审阅结果", exact=True).click()
+        expect(flash(page, "success", f"已通过“{w.passed.title}”")).to_be_visible()
+        expect(page.locator("main .stats")).to_contain_text(rules.PASSED)
+        j.shot("passed")
+
+        # Neither waits in the queue any more.
+        page.goto("/deliverables/")
+        queue = page.locator("section.card", has_text="待我审阅")
+        expect(queue).to_be_visible()
+        for item in (w.returned, w.passed):
+            expect(queue.locator(f"a[href='/deliverables/{item.id}']")).to_have_count(0)
+        j.shot("review-queue")
