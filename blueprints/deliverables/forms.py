@@ -2,21 +2,17 @@
 
 HTML field names are the schema keys (``kind``, ``title``, ``char_count``…); the file input is
 ``file_ref``. Forms of whole records (plan, research, talk, pairing) are built from the sheet's
-schema, so labels and help texts are the sheet's own headers and notes.
+schema (mingxiao.schema_forms), so labels and help texts are the sheet's own headers and notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
-    DateField,
-    DecimalField,
     Field,
     FileField,
     IntegerField,
@@ -26,7 +22,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional
+
+from mingxiao.schema_forms import Required
 
 from .rules import MAX_MANUAL_CHARS, PASSED, RETURNED
 
@@ -42,21 +40,6 @@ SHEET_FIELDS: dict[str, tuple[str, ...]] = {
     "presentations": ("date", "forum", "organiser", "level", "form", "topic"),
     "pairings": ("partner_school", "region", "start_date", "end_date", "activities", "hours"),
 }  # fmt: skip
-
-
-class Required:
-    """Required input, with the engine's wording: “{header}”是必填项."""
-
-    field_flags = {"required": True}
-
-    def __init__(self, header: str) -> None:
-        self.header = header
-
-    def __call__(self, form: Any, field: Field) -> None:
-        data = field.data
-        if data is None or (isinstance(data, str) and not data.strip()):
-            field.errors[:] = []
-            raise ValidationError(_("“{header}”是必填项").format(header=self.header))
 
 
 def _manual_fields() -> dict[str, Field]:
@@ -127,35 +110,3 @@ class ReviewForm(FlaskForm):
 
 class SignoffForm(FlaskForm):
     """The mentor confirms a plan (CSRF only)."""
-
-
-def _schema_field(col: Any, choices: Sequence[str]) -> Field:
-    validators: list[Any] = [Required(col.header)] if col.required else [Optional()]
-    kwargs = {"label": col.header, "description": col.help or ""}
-    if col.type == "bool":
-        return BooleanField(**kwargs)
-    if col.type in ("enum", "ref"):
-        opts = [SelectChoice("", _l("请选择")), *(SelectChoice(v, v) for v in choices)]
-        return SelectField(choices=opts, validators=validators, **kwargs)
-    if col.type == "date":
-        return DateField(validators=validators, render_kw={"type": "date"}, **kwargs)
-    if col.type == "decimal":
-        if col.min is not None:
-            validators.append(NumberRange(min=col.min, message=_l("不能为负数。")))
-        return DecimalField(validators=validators, places=None, **kwargs)
-    if col.max_length:
-        validators.append(Length(max=col.max_length))
-    if col.type == "long_text":
-        return TextAreaField(validators=validators, render_kw={"rows": 4}, **kwargs)
-    return StringField(validators=validators, **kwargs)
-
-
-def record_form(
-    schema: Any,
-    keys: Sequence[str],
-    choices_for: Callable[[Any], Sequence[str]],
-    **kwargs: Any,
-) -> FlaskForm:
-    """A form of ``keys`` of ``schema`` (a plan, research project, talk or pairing)."""
-    attrs = {k: _schema_field(schema.column(k), choices_for(schema.column(k))) for k in keys}
-    return type(f"{schema.key.title()}Form", (FlaskForm,), attrs)(**kwargs)

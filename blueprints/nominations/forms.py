@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,11 +19,11 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     SelectField,
-    StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from mingxiao.schema_forms import options, schema_form
 
 # The fields of the official 推荐表, in the order of the paper form.
 ENTRY_FIELDS: tuple[str, ...] = (
@@ -51,50 +50,15 @@ CONDITIONS = (
 )  # fmt: skip
 
 
-def options(pairs: Sequence[tuple[str, Any]]) -> list[SelectChoice]:
-    """``(value, label)`` pairs as WTForms select options."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-class Required:
-    """InputRequired with the engine's message: “{header}”是必填项."""
-
-    field_flags = {"required": True}
-
-    def __init__(self, header: str) -> None:
-        self.header = header
-
-    def __call__(self, form: Any, field: Field) -> None:
-        data = field.data
-        if data is None or (isinstance(data, str) and not data.strip()):
-            field.errors[:] = []
-            raise ValidationError(_("“{header}”是必填项").format(header=self.header))
-
-
-def _field(col: Any, choices: Sequence[tuple[str, str]]) -> Field:
-    """The WTForms field of one schema column."""
-    validators: list[Any] = [Required(col.header)] if col.required else [Optional()]
-    kwargs = {"label": col.header, "description": col.help or ""}
-    if col.key == "attachments":  # files, stored through mingxiao.uploads (views/entry.py)
-        return MultipleFileField(
-            label=col.header,
-            description=_l(
-                "可选择多个文件（PDF、Word .docx、JPG、PNG）：推荐表盖章扫描件、职称证书、荣誉证明等。"
-            ),
-            render_kw={"accept": ".pdf,.docx,.jpg,.jpeg,.png"},
-        )
-    if col.type == "bool":
-        return BooleanField(**kwargs)
-    if col.type in ("enum", "ref"):
-        choice_list = options([("", _l("请选择")), *choices])
-        return SelectField(choices=choice_list, validators=validators, **kwargs)
-    if col.type == "date":
-        return DateField(validators=validators, render_kw={"type": "date"}, **kwargs)
-    if col.max_length:
-        validators.append(Length(max=col.max_length))
-    if col.type == "long_text":
-        return TextAreaField(validators=validators, render_kw={"rows": 4}, **kwargs)
-    return StringField(validators=validators, **kwargs)
+def _attachments_field(header: str) -> Field:
+    """Files, stored through mingxiao.uploads (views/entry.py)."""
+    return MultipleFileField(
+        label=header,
+        description=_l(
+            "可选择多个文件（PDF、Word .docx、JPG、PNG）：推荐表盖章扫描件、职称证书、荣誉证明等。"
+        ),
+        render_kw={"accept": ".pdf,.docx,.jpg,.jpeg,.png"},
+    )
 
 
 def nomination_form(
@@ -105,13 +69,9 @@ def nomination_form(
     **kwargs: Any,
 ) -> FlaskForm:
     """The 推荐表 form; ``with_district`` only for admins (district staff enter their own)."""
-    attrs = {
-        key: _field(schema.column(key), choices_for(schema.column(key)))
-        for key in ENTRY_FIELDS
-        if with_district or key != "district"
-    }
-    cls = type("NominationForm", (FlaskForm,), attrs)
-    return cls(**kwargs)
+    keys = [key for key in ENTRY_FIELDS if with_district or key != "district"]
+    attachments = _attachments_field(schema.column("attachments").header)
+    return schema_form(schema, keys, choices_for, overrides={"attachments": attachments}, **kwargs)
 
 
 class FilterForm(FlaskForm):

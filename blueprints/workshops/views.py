@@ -22,11 +22,12 @@ from werkzeug.exceptions import HTTPException
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
+from mingxiao.schema_forms import schema_form
 from mingxiao.sheetdb import Record, ValidationError
 
 from . import rules
 from .blueprint import bp
-from .forms import ACTIVITY_FIELDS, MEMBER_FIELDS, WORKSHOP_FIELDS, schema_form
+from .forms import ACTIVITY_FIELDS, MEMBER_FIELDS, WORKSHOP_FIELDS
 from .summary import summarize, summary_of
 
 CONFLICT_MESSAGE = "有人在您编辑期间改了同一项内容，您的修改已暂存为冲突，尚未生效。请打开冲突页面选择保留哪一方的值。"

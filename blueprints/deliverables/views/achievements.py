@@ -16,11 +16,12 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import schema_form
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import rules
 from ..blueprint import bp
-from ..forms import SHEET_FIELDS, record_form
+from ..forms import SHEET_FIELDS
 from .common import (
     RecordData,
     attach_error,
@@ -76,7 +77,7 @@ def _save(sheet: str, rec: Record | None) -> Any:
     db = get_db()
     schema = db.schemas[sheet]
     keys = SHEET_FIELDS[sheet]
-    form = record_form(schema, keys, choices_for, obj=RecordData(rec))
+    form = schema_form(schema, keys, choices_for, obj=RecordData(rec))
     trainee_id = str(rec.get("trainee")) if rec is not None else str(current_user.trainee_id)
     if form.validate_on_submit():
         values = {}

@@ -16,11 +16,12 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize
+from mingxiao.schema_forms import schema_form
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import rules
 from ..blueprint import bp
-from ..forms import PLAN_FIELDS, SignoffForm, record_form
+from ..forms import PLAN_FIELDS, SignoffForm
 from .common import RecordData, attach_error, choices_for, parked, text, trainee_or_404
 
 SHEET = "development_plans"
@@ -61,7 +62,7 @@ def plan_edit(trainee_id: str) -> Any:
     db = get_db()
     schema = db.schemas[SHEET]
     current = plan_of(trainee.id)
-    form = record_form(schema, PLAN_FIELDS, choices_for, obj=RecordData(current))
+    form = schema_form(schema, PLAN_FIELDS, choices_for, obj=RecordData(current))
     if form.validate_on_submit():
         values = {k: (form[k].data or "").strip() or None for k in PLAN_FIELDS}
         withdraw = rules.plan_changes_need_signoff(current, values)

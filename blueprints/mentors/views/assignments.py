@@ -24,8 +24,8 @@ from ..forms import (
     ASSIGNMENT_EDIT_FIELDS,
     ASSIGNMENT_FIELDS,
     EndForm,
+    merge_form,
     replace_lead_field,
-    schema_form,
 )
 from .common import (
     attach_all,
@@ -114,7 +114,7 @@ def assignment_new() -> Any:
         "role": rules.CO,
         "start_date": day,
     }
-    form = schema_form(
+    form = merge_form(
         db.schemas[SHEET],
         ASSIGNMENT_FIELDS,
         _choices(ASSIGNMENT_FIELDS),
@@ -174,7 +174,7 @@ def _join(old: Any, new: str) -> str:
 def assignment_edit(assignment_id: str) -> Any:
     row = record_or_404(SHEET, assignment_id, "mentors.assign")
     db = get_db()
-    form = schema_form(
+    form = merge_form(
         db.schemas[SHEET], ASSIGNMENT_EDIT_FIELDS, _choices(ASSIGNMENT_EDIT_FIELDS), data=dict(row)
     )
     if request.method == "GET":

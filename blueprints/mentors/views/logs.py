@@ -21,7 +21,7 @@ from mingxiao.sheetdb import Record
 
 from .. import rules
 from ..blueprint import bp
-from ..forms import LOG_FIELDS, HoursFilterForm, LogFilterForm, VoidForm, options, schema_form
+from ..forms import LOG_FIELDS, HoursFilterForm, LogFilterForm, VoidForm, merge_form, options
 from .common import (
     attach_all,
     base_json,
@@ -193,7 +193,7 @@ def _log_form(trainee: Record, rec: Record | None, keys: tuple[str, ...], **kwar
             {str(a["mentor"]) for a in db.table("mentor_assignments").where(trainee=trainee.id)}
         )
         choices["mentor"] = [(m, f"{mentor_names.get(m, m)}（{m}）") for m in team]
-    return schema_form(db.schemas[SHEET], keys, choices, **kwargs)
+    return merge_form(db.schemas[SHEET], keys, choices, **kwargs)
 
 
 def _log_keys() -> tuple[str, ...]:

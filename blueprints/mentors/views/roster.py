@@ -15,7 +15,7 @@ from mingxiao.policy import authorize, require
 
 from .. import rules
 from ..blueprint import bp
-from ..forms import MENTOR_FIELDS, MENTOR_SELF_FIELDS, schema_form
+from ..forms import MENTOR_FIELDS, MENTOR_SELF_FIELDS, merge_form
 from .common import base_json, form_values, insert, names, parse_base, record_or_404, update
 
 LIST_COLUMNS = ("id", "name", "organisation", "expertise", "phone", "active")
@@ -55,7 +55,7 @@ def index() -> Any:
 def new() -> Any:
     require("mentors.roster")
     db = get_db()
-    form = schema_form(db.schemas["mentors"], MENTOR_FIELDS, data={"active": True})
+    form = merge_form(db.schemas["mentors"], MENTOR_FIELDS, data={"active": True})
     if form.validate_on_submit():
         rec = insert("mentors", form, form_values(form, MENTOR_FIELDS))
         if rec is not None:
@@ -101,7 +101,7 @@ def edit(mentor_id: str) -> Any:
     mentor = record_or_404("mentors", mentor_id, "mentors.edit")
     db = get_db()
     keys = MENTOR_FIELDS if authorize(current_user, "mentors.roster") else MENTOR_SELF_FIELDS
-    form = schema_form(db.schemas["mentors"], keys, data=dict(mentor))
+    form = merge_form(db.schemas["mentors"], keys, data=dict(mentor))
     if request.method == "GET":
         form["form_base"].data = base_json(mentor, keys)
     if form.validate_on_submit():
