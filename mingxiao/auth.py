@@ -23,14 +23,12 @@ import hashlib
 import logging
 import os
 import secrets
-import smtplib
 import sqlite3
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin
 from werkzeug.security import check_password_hash
 
+from mingxiao import mail
 from mingxiao.database import get_db
 
 log = logging.getLogger(__name__)
@@ -680,41 +679,17 @@ def init_app(app: Flask) -> None:
 
 
 def send_reset_email(config: dict[str, Any] | Any, to: str, url: str) -> bool:
-    """Email a reset link through ``MAIL_SERVER`` with smtplib; False when SMTP is not configured.
-
-    Settings: MAIL_SERVER, MAIL_PORT (25), MAIL_USE_SSL, MAIL_USE_TLS (STARTTLS), MAIL_USERNAME,
-    MAIL_PASSWORD, MAIL_DEFAULT_SENDER. Errors are logged without the address or the link.
-    """
-    server = config.get("MAIL_SERVER")
-    if not server:
-        return False
-    msg = EmailMessage()
-    msg["Subject"] = "名校长培养工程管理平台：重设密码"
-    msg["From"] = config.get("MAIL_DEFAULT_SENDER") or "no-reply@localhost"
-    msg["To"] = to
-    msg.set_content(
+    """Email a reset link through ``MAIL_SERVER`` (:mod:`mingxiao.mail`); False when SMTP is
+    not configured or the mail failed. Errors are logged without the address or the link."""
+    return mail.send_mail(
+        config,
+        to,
+        "名校长培养工程管理平台：重设密码",
         "您好：\n\n有人（希望是您本人）申请重设名校长培养工程管理平台的登录密码。"
         "请在 1 小时内打开下面的链接设置新密码，链接只能使用一次：\n\n"
-        f"{url}\n\n如果不是您本人操作，请忽略本邮件，您的密码不会改变。\n"
+        f"{url}\n\n如果不是您本人操作，请忽略本邮件，您的密码不会改变。\n",
+        what="password reset mail",
     )
-    port = int(config.get("MAIL_PORT") or (465 if config.get("MAIL_USE_SSL") else 25))
-    timeout = float(config.get("MAIL_TIMEOUT", 10))
-    try:
-        smtp: smtplib.SMTP
-        if config.get("MAIL_USE_SSL"):
-            smtp = smtplib.SMTP_SSL(server, port, timeout=timeout)
-        else:
-            smtp = smtplib.SMTP(server, port, timeout=timeout)
-        with smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("password reset mail could not be sent: %s", type(exc).__name__)
-        return False
-    return True
 
 
 # -- demo -----------------------------------------------------------------------------------

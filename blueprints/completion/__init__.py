@@ -76,6 +76,15 @@ def nav_items(user: Any) -> list[Any]:
 
 
 @hookimpl
+def dashboard_widgets(user: Any) -> list[Any]:
+    """Assessment readiness for admins, district staff, mentors and trainees; funding for
+    admins (see ``dashboard.py``)."""
+    from .dashboard import dashboard_widgets as widgets
+
+    return widgets(user)
+
+
+@hookimpl
 def trainee_sections(trainee: Any, user: Any) -> list[Any]:
     """The trainee's certificates, for admins and for the trainee themselves."""
     from mingxiao.database import get_db

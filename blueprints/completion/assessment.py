@@ -115,19 +115,46 @@ def _hours(trainee: Record) -> list[Line]:
     ]
 
 
-def _requirements(db: Any) -> Any:
-    deliverables = importlib.import_module("blueprints.deliverables.rules")
-    return deliverables, deliverables.load_requirements(kinds=db.choices("deliverable_kinds"))
+class Shared:
+    """What every trainee's checklist reads the same way, loaded once for a batch (the
+    thresholds file, the workshops and their activities): :func:`checklists` of 150 trainees
+    parses the thresholds once instead of four times per trainee."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self._requirements: Any = None
+        self._workshops: tuple[list[Any], dict[str, list[Any]]] | None = None
+
+    def requirements(self) -> Any:
+        if self._requirements is None:
+            deliverables = importlib.import_module("blueprints.deliverables.rules")
+            self._requirements = (
+                deliverables,
+                deliverables.load_requirements(kinds=self.db.choices("deliverable_kinds")),
+            )
+        return self._requirements
+
+    def workshops(self) -> tuple[list[Any], dict[str, list[Any]]]:
+        if self._workshops is None:
+            activities: dict[str, list[Any]] = {}
+            for a in self.db.table("workshop_activities").all():
+                activities.setdefault(str(a.get("workshop") or ""), []).append(a)
+            self._workshops = (self.db.table("workshops").all(), activities)
+        return self._workshops
 
 
-def _deliverables(db: Any, trainee: Record) -> list[Line]:
-    mod, reqs = _requirements(db)
+def _requirements(db: Any, shared: Shared | None = None) -> Any:
+    return (shared or Shared(db)).requirements()
+
+
+def _deliverables(db: Any, trainee: Record, shared: Shared | None = None) -> list[Line]:
+    mod, reqs = _requirements(db, shared)
     rows = db.table("deliverables").where(trainee=trainee.id)
     return [_from_requirement(r) for r in mod.deliverable_requirements(reqs, rows)]
 
 
-def _research(db: Any, trainee: Record) -> list[Line]:
-    mod, reqs = _requirements(db)
+def _research(db: Any, trainee: Record, shared: Shared | None = None) -> list[Line]:
+    mod, reqs = _requirements(db, shared)
     return [
         _from_requirement(
             mod.research_requirement(reqs, db.table("research_projects").where(trainee=trainee.id))
@@ -135,8 +162,8 @@ def _research(db: Any, trainee: Record) -> list[Line]:
     ]
 
 
-def _presentations(db: Any, trainee: Record) -> list[Line]:
-    mod, reqs = _requirements(db)
+def _presentations(db: Any, trainee: Record, shared: Shared | None = None) -> list[Line]:
+    mod, reqs = _requirements(db, shared)
     return [
         _from_requirement(
             mod.presentation_requirement(reqs, db.table("presentations").where(trainee=trainee.id))
@@ -144,23 +171,22 @@ def _presentations(db: Any, trainee: Record) -> list[Line]:
     ]
 
 
-def _plan(db: Any, trainee: Record) -> list[Line]:
-    mod, _reqs = _requirements(db)
+def _plan(db: Any, trainee: Record, shared: Shared | None = None) -> list[Line]:
+    mod, _reqs = _requirements(db, shared)
     plans = db.table("development_plans").where(trainee=trainee.id)
     latest = max(plans, key=lambda p: (str(p.get("updated_at") or ""), p.id)) if plans else None
     return [_from_requirement(mod.plan_requirement(latest))]
 
 
-def _workshop(db: Any, trainee: Record) -> list[Line]:
+def _workshop(db: Any, trainee: Record, shared: Shared | None = None) -> list[Line]:
     workshops = importlib.import_module("blueprints.workshops.rules")
 
-    own = workshops.workshops_of(trainee.id, db.table("workshops").all())
+    all_workshops, activities_of = (shared or Shared(db)).workshops()
+    own = workshops.workshops_of(trainee.id, all_workshops)
     if not own:
         return [Line("workshop", N_("名校长工作室"), False, (N_("尚未组建名校长工作室。"), {}))]
-    ids = {str(w.get("id") or "") for w in own}
-    activities = [
-        a for a in db.table("workshop_activities").all() if str(a.get("workshop") or "") in ids
-    ]
+    ids = sorted({str(w.get("id") or "") for w in own})
+    activities = [a for wid in ids for a in activities_of.get(wid, [])]
     totals = workshops.activity_totals(activities)
     params = {"name": str(own[0].get("name") or own[0].get("id") or ""), "count": totals.count}
     if totals.count < 1:
@@ -182,16 +208,23 @@ def _workshop(db: Any, trainee: Record) -> list[Line]:
     ]
 
 
-def checklist(db: Any, trainee: Record) -> Checklist:
+def checklist(db: Any, trainee: Record, shared: Shared | None = None) -> Checklist:
     """The computed checklist of ``trainee`` (a trainees Record)."""
+    sh = shared or Shared(db)
     lines: list[Line] = []
     lines += _guarded("hours", N_("学时与考勤"), lambda: _hours(trainee))
-    lines += _guarded("deliverables", N_("结业作业"), lambda: _deliverables(db, trainee))
-    lines += _guarded("research", N_("课题研究"), lambda: _research(db, trainee))
-    lines += _guarded("presentations", N_("高端论坛展示"), lambda: _presentations(db, trainee))
-    lines += _guarded("workshop", N_("名校长工作室"), lambda: _workshop(db, trainee))
-    lines += _guarded("plan", N_("一人一方案"), lambda: _plan(db, trainee))
+    lines += _guarded("deliverables", N_("结业作业"), lambda: _deliverables(db, trainee, sh))
+    lines += _guarded("research", N_("课题研究"), lambda: _research(db, trainee, sh))
+    lines += _guarded("presentations", N_("高端论坛展示"), lambda: _presentations(db, trainee, sh))
+    lines += _guarded("workshop", N_("名校长工作室"), lambda: _workshop(db, trainee, sh))
+    lines += _guarded("plan", N_("一人一方案"), lambda: _plan(db, trainee, sh))
     return Checklist(trainee, lines)
+
+
+def checklists(db: Any, trainees: list[Record]) -> dict[str, Checklist]:
+    """The checklists of many trainees (trainee id → checklist), sharing what they all read."""
+    shared = Shared(db)
+    return {t.id: checklist(db, t, shared) for t in trainees}
 
 
 def graduate(

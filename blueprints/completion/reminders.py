@@ -10,8 +10,22 @@ a key it has seen, so a daily cron run does not repeat itself):
 - a publicity period (公示) ending within ``REMINDER_PUBLICITY_DAYS`` days: the admins;
 - parked conflicts waiting for a person: the admins and the conflict's author.
 
-Notifications go to the in-app centre (``mingxiao.notifications.notify``). Email is not sent
-here (no SMTP settings exist in the site yet).
+Notifications go to the in-app centre (``mingxiao.notifications.notify``).
+
+Email (optional): with ``REMINDER_EMAIL = True`` and ``MAIL_SERVER`` set, each reminder is
+also mailed (:mod:`mingxiao.mail`) to every address its in-app notification reaches: the
+person's own address, or every active account of the role (and 区县) in the 账号 sheet;
+addresses that are not an active account get no mail. The message is Chinese, with the link
+made absolute from ``BASE_URL`` (else ``SERVER_NAME`` with ``PREFERRED_URL_SCHEME``); with
+neither, no mail is sent and the command fails, so cron reports it.
+
+Each (reminder key, address) is mailed once: a small store beside the notifications
+(``<instance>/reminder_mail.sqlite3``, or ``REMINDER_MAIL_PATH``) remembers what was sent.
+A mail that failed (server down, address refused) is tried again on the next runs while the
+reminder is still due, at most ``MAIL_ATTEMPTS`` times in all. Failures are logged without
+addresses. Exit status: 1 when mails were due and every one of them failed (or no link base
+is configured); 0 otherwise, the counts of sent and failed mails printed either way. The
+in-app notifications are written before any mail is tried, so they never depend on SMTP.
 """
 
 from __future__ import annotations
@@ -19,8 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -34,7 +52,12 @@ log = logging.getLogger(__name__)
 CONFIG_DEFAULTS: dict[str, Any] = {
     "REMINDER_DELIVERABLE_DAYS": 60,
     "REMINDER_PUBLICITY_DAYS": 2,
+    "REMINDER_EMAIL": False,  # also email reminders (needs MAIL_SERVER and BASE_URL)
+    "REMINDER_MAIL_PATH": None,  # the sent-mail store; None = <instance>/reminder_mail.sqlite3
 }
+MAIL_STORE_FILE = "reminder_mail.sqlite3"
+MAIL_ATTEMPTS = 3  # tries per (reminder, address) across runs before giving up
+SITE_NAME = "名校长培养工程管理平台"
 ACTIVE = ("在训", "预警")
 
 
@@ -49,9 +72,12 @@ class Reminder:
     link: str | None = None
     email: str | None = None
     role: str | None = None
+    district: str | None = None
 
     def audience(self) -> str:
-        return self.email or f"role:{self.role}"
+        if self.email:
+            return self.email
+        return f"role:{self.role}" + (f"/{self.district}" if self.district else "")
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -214,11 +240,177 @@ def send(app: Any, reminders: list[Reminder]) -> int:
             link=r.link,
             email=r.email,
             role=r.role,
+            district=r.district,
             kind=f"reminder:{r.kind}",
             key=f"reminder:{r.key}",
         )
         sent += nid is not None
     return sent
+
+
+# --------------------------------------------------------------------------- email
+
+
+def mail_wanted(config: Mapping[str, Any]) -> bool:
+    """``REMINDER_EMAIL`` is on (a bool, or "1"/"true"/"yes"/"on" from the environment)."""
+    value = config.get("REMINDER_EMAIL", False)
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on", "y"}
+    return bool(value)
+
+
+def site_base(config: Mapping[str, Any]) -> str | None:
+    """scheme://host of the links in mails: ``BASE_URL``, else ``SERVER_NAME``; None without."""
+    base = str(config.get("BASE_URL") or "").strip()
+    if base:
+        return base.rstrip("/")
+    server = str(config.get("SERVER_NAME") or "").strip()
+    if server:
+        scheme = str(config.get("PREFERRED_URL_SCHEME") or "http")
+        return f"{scheme}://{server}".rstrip("/")
+    return None
+
+
+def recipients(db: Any, reminder: Reminder) -> list[str]:
+    """The addresses the reminder's in-app notification reaches, as active accounts of the
+    账号 sheet: the one person, or every account of the role (and district)."""
+    from mingxiao.auth import account_active, normalize_email
+
+    live = [u for u in db.table("users").all() if account_active(u)]
+    if reminder.email:
+        wanted = normalize_email(reminder.email)
+        found = [normalize_email(str(u.get("email") or "")) for u in live]
+        return [wanted] if wanted in found else []
+    out = []
+    for u in live:
+        if str(u.get("role") or "") != reminder.role:
+            continue
+        if reminder.district and str(u.get("district") or "") != reminder.district:
+            continue
+        address = normalize_email(str(u.get("email") or ""))
+        if address and address not in out:
+            out.append(address)
+    return sorted(out)
+
+
+def mail_text(reminder: Reminder, base: str) -> tuple[str, str]:
+    """(subject, body) of a reminder mail, in Chinese, with the absolute link."""
+    link = base + (reminder.link or "/notifications/")
+    subject = f"【{SITE_NAME}】{reminder.title}"
+    body = (
+        "您好：\n\n"
+        f"{reminder.title}\n\n"
+        f"{reminder.body}\n\n"
+        f"请登录{SITE_NAME}查看和处理：\n{link}\n\n"
+        "这是平台自动发送的提醒邮件，同一提醒只发送一次，请勿直接回复。"
+        "站内“通知”中也有这条提醒。\n"
+    )
+    return subject, body
+
+
+def mail_store_path(app: Any) -> Path:
+    configured = app.config.get("REMINDER_MAIL_PATH")
+    return Path(configured) if configured else Path(app.instance_path) / MAIL_STORE_FILE
+
+
+@contextmanager
+def _mail_store(path: Path, *, create: bool) -> Iterator[sqlite3.Connection | None]:
+    if not path.exists():
+        if not create:
+            yield None
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    con = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        if create:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS mails (key TEXT NOT NULL, address TEXT NOT NULL,"
+                " sent INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+                " updated_at TEXT NOT NULL, PRIMARY KEY (key, address))"
+            )
+        yield con
+    finally:
+        con.close()
+
+
+def _mail_state(path: Path) -> dict[tuple[str, str], tuple[bool, int]]:
+    """(key, address) → (sent, attempts) of every mail tried so far (read-only)."""
+    with _mail_store(path, create=False) as con:
+        if con is None:
+            return {}
+        try:
+            rows = con.execute("SELECT key, address, sent, attempts FROM mails").fetchall()
+        except sqlite3.OperationalError:  # created but no table yet
+            return {}
+    return {(k, a): (bool(sent), int(n)) for k, a, sent, n in rows}
+
+
+@dataclass
+class MailPlan:
+    """The mails of one run: what to send, and what is skipped (sent before, given up)."""
+
+    todo: list[tuple[Reminder, str]] = field(default_factory=list)
+    already: int = 0
+    given_up: int = 0
+
+
+def plan_mails(db: Any, reminders: list[Reminder], path: Path) -> MailPlan:
+    state = _mail_state(path)
+    plan = MailPlan()
+    for r in reminders:
+        for address in recipients(db, r):
+            sent, attempts = state.get((r.key, address), (False, 0))
+            if sent:
+                plan.already += 1
+            elif attempts >= MAIL_ATTEMPTS:
+                plan.given_up += 1
+            else:
+                plan.todo.append((r, address))
+    return plan
+
+
+@dataclass
+class MailReport:
+    sent: int = 0
+    failed: int = 0
+    already: int = 0
+    given_up: int = 0
+
+
+def send_mails(app: Any, db: Any, reminders: list[Reminder], base: str) -> MailReport:
+    """Mail every due (reminder, address) not mailed before; record the outcome of each."""
+    from filelock import FileLock
+
+    from mingxiao import mail
+
+    path = mail_store_path(app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=600):  # two cron runs never mail twice
+        plan = plan_mails(db, reminders, path)
+        messages = []
+        for r, address in plan.todo:
+            subject, body = mail_text(r, base)
+            messages.append(mail.message(app.config, address, subject, body))
+        results = mail.send_many(app.config, messages, what="reminder mail")
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        with _mail_store(path, create=True) as con:
+            assert con is not None
+            con.executemany(
+                "INSERT INTO mails (key, address, sent, attempts, updated_at)"
+                " VALUES (?, ?, ?, 1, ?) ON CONFLICT (key, address) DO UPDATE SET"
+                " sent = excluded.sent, attempts = attempts + 1, updated_at = excluded.updated_at",
+                [
+                    (r.key, address, int(ok), now)
+                    for (r, address), ok in zip(plan.todo, results, strict=True)
+                ],
+            )
+    return MailReport(
+        sent=sum(results),
+        failed=len(results) - sum(results),
+        already=plan.already,
+        given_up=plan.given_up,
+    )
 
 
 @click.group("reminders", help="提醒：结业作业、缺勤、公示、冲突 / reminders for cron")
@@ -230,19 +422,50 @@ def reminders_group() -> None:
 @click.option("--dry-run", is_flag=True, help="只列出将要发送的提醒，不发送 / list, do not send")
 @with_appcontext
 def send_command(dry_run: bool) -> None:
-    """Send today's reminders to the in-app notification centre (each at most once)."""
+    """Send today's reminders to the in-app notification centre (each at most once), and by
+    email when REMINDER_EMAIL and MAIL_SERVER are set. Exit status 1 when every mail failed."""
     from mingxiao.database import get_db
 
     db = get_db()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    emailing = mail_wanted(app.config) and bool(app.config.get("MAIL_SERVER"))
+    base = site_base(app.config)
     with app.test_request_context():  # the curriculum helpers read the database of the app
         due = collect(db, app.config, db.today())
         if dry_run:
             for r in due:
                 click.echo(f"[{r.kind}] {r.audience()}: {r.title}")
+            if emailing:
+                plan = plan_mails(db, due, mail_store_path(app))
+                for r, address in plan.todo:
+                    click.echo(f"[邮件/mail] {address}: {mail_text(r, base or '')[0]}")
+                click.echo(
+                    f"将发送 {len(plan.todo)} 封邮件（已发送过 {plan.already} 封）"
+                    f" / {len(plan.todo)} mails would be sent ({plan.already} sent before)"
+                )
             click.echo(
                 f"共 {len(due)} 条提醒（未发送） / {len(due)} reminders (dry run, nothing sent)"
             )
             return
         sent = send(app, due)
-    click.echo(f"已发送 {sent} 条新提醒，共 {len(due)} 条到期 / {sent} new of {len(due)} due")
+        click.echo(f"已发送 {sent} 条新提醒，共 {len(due)} 条到期 / {sent} new of {len(due)} due")
+        if mail_wanted(app.config) and not emailing:
+            click.echo("REMINDER_EMAIL 已开启，但没有配置 MAIL_SERVER，未发送邮件。")
+        if not emailing:
+            return
+        if base is None:
+            click.echo(
+                "未发送提醒邮件：请配置 BASE_URL（或 SERVER_NAME），邮件中的链接需要网站地址。"
+                " / No reminder mail sent: set BASE_URL (or SERVER_NAME) for the links.",
+                err=True,
+            )
+            raise SystemExit(1)
+        report = send_mails(app, db, due, base)
+    click.echo(
+        f"邮件：发送 {report.sent} 封，失败 {report.failed} 封，此前已发送 {report.already} 封"
+        f" / mail: {report.sent} sent, {report.failed} failed, {report.already} sent before"
+    )
+    if report.given_up:
+        click.echo(f"另有 {report.given_up} 封邮件已失败 {MAIL_ATTEMPTS} 次，不再重试。")
+    if report.failed and not report.sent:
+        raise SystemExit(1)

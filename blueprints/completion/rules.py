@@ -328,6 +328,17 @@ def budget_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
     return out
 
 
+def budget_by_source(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """Budget per fund source from the budget rows of one cohort ("" : rows without a source)."""
+    out: dict[str, Decimal] = {}
+    for r in rows:
+        if r.get("voided"):
+            continue
+        src = _text(r.get("source"))
+        out[src] = out.get(src, Decimal(0)) + dec(r.get("amount"))
+    return out
+
+
 def percent(part: Decimal, whole: Decimal) -> int:
     """Part of whole in whole percent for a bar (0 when there is no whole; capped at 100)."""
     if whole <= 0:

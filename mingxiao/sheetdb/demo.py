@@ -1759,6 +1759,40 @@ class _Generator:
                         },
                     )
 
+    def budgets(self) -> None:
+        """经费预算 (the completion plugin's sheet, when loaded): per cohort, each of the 8
+        categories × 2 sources, a little above the expected spending of a full cohort. Schools
+        pay about half of board and lodging; their other lines are budgeted at 0."""
+        if "budgets" not in self.out:
+            return
+        # A random source of its own: the other sheets' draws stay as they were.
+        rng = random.Random(f"budgets-{self.year}")
+        sources = self.choices("fund_sources")
+        city, school = (sources + ["", ""])[:2]
+        for c in self.cohorts:
+            name = self.out["cohorts"][c.number - 1]["name"]
+            for cat in self.choices("expense_categories"):
+                expected = _EXPENSE_PER_TRAINEE.get(cat, 200) * self.per_cohort * 3
+                total = round(expected * rng.uniform(1.05, 1.2), -2)
+                school_share = 0.5 if cat in ("伙食费", "住宿费") else 0.0
+                split = {school: round(total * school_share, -2)}
+                split[city] = total - split[school]
+                for source in (city, school):
+                    if not source:
+                        continue
+                    self.add(
+                        "budgets",
+                        {
+                            "cohort": c.id,
+                            "category": cat,
+                            "source": source,
+                            "amount": float(split[source]),
+                            "note": f"{name}培养经费预算（{c.start.year}年批复）"
+                            if split[source]
+                            else "本类支出不由该来源列支",
+                        },
+                    )
+
     def users(self) -> None:
         first = self.cohorts[0].trainees[0]
         rows = [
@@ -1828,6 +1862,7 @@ class _Generator:
         self.workshops()
         self.assessments()
         self.expenses()
+        self.budgets()
         self.users()
         for rows in self.out.values():  # drop the generator's scratch fields
             for row in rows:
