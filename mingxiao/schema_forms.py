@@ -23,6 +23,7 @@ of a column it handles differently (``overrides``) or adds fields of its own (``
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -189,3 +190,28 @@ def schema_form(
     if isinstance(kwargs.get("data"), Mapping):
         kwargs["data"] = form_data(schema, keys, kwargs["data"])
     return type(name, (FlaskForm,), attrs)(**kwargs)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def merge_base(rec: Mapping[str, Any], keys: Iterable[str]) -> str:
+    """The values an edit form showed, as JSON for a hidden field: on save the engine merges
+    the person's changes three-way against them, so a change made meanwhile (in the sheet or
+    by someone else) to another field is kept, and one to the same field is parked."""
+    return json.dumps({key: _json_value(rec.get(key)) for key in keys}, ensure_ascii=False)
+
+
+def parse_merge_base(text: str | None) -> dict[str, Any] | None:
+    """The values of :func:`merge_base` posted back; None when missing or tampered with (the
+    engine then compares with the stored row as it is)."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
-from mingxiao.schema_forms import form_data, options, schema_form
+from mingxiao.schema_forms import form_data, merge_base, options, parse_merge_base, schema_form
 from mingxiao.sheetdb.schema import Column, SheetSchema
 
 SCHEMA = SheetSchema(
@@ -111,3 +111,13 @@ def test_text_in_a_date_cell_shows_as_an_empty_date(ctx):
 
 def test_options_accept_values_and_pairs():
     assert [(o.value, o.label) for o in options(["a", ("b", "B")])] == [("a", "a"), ("b", "B")]
+
+
+def test_merge_base_round_trip_and_tampering():
+    rec = {"when": dt.date(2026, 9, 1), "hours": Decimal("1.5"), "name": "张三", "other": 1}
+    text = merge_base(rec, ("when", "hours", "name", "missing"))
+    assert parse_merge_base(text) == {
+        "when": "2026-09-01", "hours": "1.5", "name": "张三", "missing": None,
+    }  # fmt: skip
+    for bad in (None, "", "not json", "[1, 2]", '"text"'):
+        assert parse_merge_base(bad) is None

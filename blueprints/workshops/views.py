@@ -9,8 +9,6 @@ through the workshop it belongs to.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
-from mingxiao.schema_forms import schema_form
+from mingxiao.schema_forms import merge_base, parse_merge_base, schema_form
 from mingxiao.sheetdb import Record, ValidationError
 
 from . import rules
@@ -79,23 +77,6 @@ def _form_values(form: Any, keys: Sequence[str]) -> dict[str, Any]:
     return values
 
 
-def _base_json(rec: Record, keys: Sequence[str]) -> str:
-    """The values the form showed, for the engine's three-way merge."""
-    out = {}
-    for key in keys:
-        value = rec.get(key)
-        out[key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-    return json.dumps(out, ensure_ascii=False)
-
-
-def _base_values() -> dict[str, Any] | None:
-    try:
-        base = json.loads(request.form.get("_base") or "null")
-    except ValueError:
-        return None
-    return base if isinstance(base, dict) else None
-
-
 def _attach(form: Any, key: str, message: str) -> None:
     """Show ``message`` at field ``key``, or above the form when the form has no such field."""
     if key in form:
@@ -119,7 +100,12 @@ def _update(sheet: str, rec: Record, values: dict[str, Any], form: Any, done: st
         result = (
             get_db()
             .table(sheet)
-            .update(rec.id, values, base=_base_values(), user=current_user.email)
+            .update(
+                rec.id,
+                values,
+                base=parse_merge_base(request.form.get("_base")),
+                user=current_user.email,
+            )
         )
     except ValidationError as exc:
         _attach_all(form, exc)
@@ -269,7 +255,7 @@ def edit(workshop_id: str) -> Any:
         form=form,
         workshop=rec,
         kind="workshop",
-        base=request.form.get("_base") or _base_json(rec, WORKSHOP_FIELDS),
+        base=request.form.get("_base") or merge_base(rec, WORKSHOP_FIELDS),
     )
 
 
@@ -336,7 +322,7 @@ def member_edit(workshop_id: str, member_id: str) -> Any:
         workshop=workshop,
         record=member,
         kind="member",
-        base=request.form.get("_base") or _base_json(member, MEMBER_FIELDS),
+        base=request.form.get("_base") or merge_base(member, MEMBER_FIELDS),
     )
 
 
@@ -392,7 +378,7 @@ def activity_edit(workshop_id: str, activity_id: str) -> Any:
         workshop=workshop,
         record=activity,
         kind="activity",
-        base=request.form.get("_base") or _base_json(activity, ACTIVITY_FIELDS),
+        base=request.form.get("_base") or merge_base(activity, ACTIVITY_FIELDS),
     )
 
 

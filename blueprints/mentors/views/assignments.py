@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
+from mingxiao.schema_forms import merge_base, parse_merge_base
 from mingxiao.sheetdb import ValidationError
 
 from .. import rules
@@ -29,12 +30,10 @@ from ..forms import (
 )
 from .common import (
     attach_all,
-    base_json,
     form_values,
     insert,
     max_co,
     names,
-    parse_base,
     problem_text,
     record_or_404,
     trainee_label,
@@ -178,7 +177,7 @@ def assignment_edit(assignment_id: str) -> Any:
         db.schemas[SHEET], ASSIGNMENT_EDIT_FIELDS, _choices(ASSIGNMENT_EDIT_FIELDS), data=dict(row)
     )
     if request.method == "GET":
-        form["form_base"].data = base_json(row, ASSIGNMENT_EDIT_FIELDS)
+        form["form_base"].data = merge_base(row, ASSIGNMENT_EDIT_FIELDS)
     if form.validate_on_submit():
         changes = form_values(form, ASSIGNMENT_EDIT_FIELDS)
         problems = rules.validate_assignment(
@@ -193,7 +192,7 @@ def assignment_edit(assignment_id: str) -> Any:
                 SHEET,
                 row,
                 changes,
-                base=parse_base(form["form_base"].data),
+                base=parse_merge_base(form["form_base"].data),
                 form=form,
                 done=_("已保存导师分配。"),
                 next_url=url_for("mentors.assignments"),

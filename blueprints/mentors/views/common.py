@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, url_for
@@ -60,27 +57,6 @@ def names(sheet: str) -> dict[str, str]:
 def max_co() -> int:
     """``MENTORS_MAX_CO_MENTORS`` (default 2, as the 导师分配 sheet's note says)."""
     return int(current_app.config.get("MENTORS_MAX_CO_MENTORS", 2))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def base_json(rec: Mapping[str, Any], keys: Iterable[str]) -> str:
-    """The values the form showed, for the engine's three-way merge."""
-    return json.dumps({k: _json_value(rec.get(k)) for k in keys}, ensure_ascii=False)
-
-
-def parse_base(text: str | None) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def form_values(form: Any, keys: Iterable[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
+from mingxiao.schema_forms import merge_base, parse_merge_base
 from mingxiao.sheetdb import Record
 
 from .. import rules
@@ -24,11 +25,9 @@ from ..blueprint import bp
 from ..forms import LOG_FIELDS, HoursFilterForm, LogFilterForm, VoidForm, merge_form, options
 from .common import (
     attach_all,
-    base_json,
     form_values,
     insert,
     names,
-    parse_base,
     profile_url,
     record_or_404,
     trainee_label,
@@ -267,7 +266,7 @@ def log_edit(log_id: str) -> Any:
     keys = _log_keys()
     form = _log_form(trainee, log, keys, data=dict(log))
     if request.method == "GET":
-        form["form_base"].data = base_json(log, keys)
+        form["form_base"].data = merge_base(log, keys)
     if form.validate_on_submit():
         changes = form_values(form, keys)
         if _check_log(form, {**log, **changes}):
@@ -275,7 +274,7 @@ def log_edit(log_id: str) -> Any:
                 SHEET,
                 log,
                 changes,
-                base=parse_base(form["form_base"].data),
+                base=parse_merge_base(form["form_base"].data),
                 form=form,
                 done=_("已保存指导记录。"),
                 next_url=url_for("mentors.log_detail", log_id=log.id),

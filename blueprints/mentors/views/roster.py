@@ -12,11 +12,12 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import merge_base, parse_merge_base
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import MENTOR_FIELDS, MENTOR_SELF_FIELDS, merge_form
-from .common import base_json, form_values, insert, names, parse_base, record_or_404, update
+from .common import form_values, insert, names, record_or_404, update
 
 LIST_COLUMNS = ("id", "name", "organisation", "expertise", "phone", "active")
 
@@ -103,13 +104,13 @@ def edit(mentor_id: str) -> Any:
     keys = MENTOR_FIELDS if authorize(current_user, "mentors.roster") else MENTOR_SELF_FIELDS
     form = merge_form(db.schemas["mentors"], keys, data=dict(mentor))
     if request.method == "GET":
-        form["form_base"].data = base_json(mentor, keys)
+        form["form_base"].data = merge_base(mentor, keys)
     if form.validate_on_submit():
         done = update(
             "mentors",
             mentor,
             form_values(form, keys),
-            base=parse_base(form["form_base"].data),
+            base=parse_merge_base(form["form_base"].data),
             form=form,
             done=_("已保存导师信息。"),
             next_url=url_for("mentors.detail", mentor_id=mentor.id),

@@ -7,8 +7,6 @@ nomination is the signed-in user's (admins choose one), and every record-level r
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -18,6 +16,7 @@ from flask_login import current_user, login_required
 from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import merge_base, parse_merge_base
 from mingxiao.sheetdb import Record, ValidationError
 from mingxiao.sheetdb.types import N_
 
@@ -79,17 +78,6 @@ def _choices_for(col: Any) -> list[tuple[str, str]]:
     if col.type == "ref" and col.key == "cohort":
         return _cohort_choices()
     return [(v, v) for v in get_db().choices_for(col)]
-
-
-def _base_json(rec: Record | None) -> str:
-    """The values the form showed, for the engine's three-way merge (``_base``)."""
-    if rec is None:
-        return ""
-    out = {}
-    for key in ENTRY_FIELDS:
-        value = rec.get(key)
-        out[key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-    return json.dumps(out, ensure_ascii=False)
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -295,7 +283,7 @@ def edit(nomination_id: str) -> Any:
     form = nomination_form(
         db.schemas["nominations"], _choices_for, with_district=admin, data=dict(rec)
     )
-    base = request.form.get("_base") or _base_json(rec)
+    base = request.form.get("_base") or merge_base(rec, ENTRY_FIELDS)
     if form.validate_on_submit():
         values = _form_values(form)
         district = values.pop("district", None) if admin else rec["district"]
@@ -311,11 +299,8 @@ def edit(nomination_id: str) -> Any:
                 changes["attachments"] = attachments.join(existing + stored)
             if admin:
                 changes["district"] = district
-            try:
-                base_values = json.loads(base) if base else None
-            except ValueError:
-                base_values = None
-            if isinstance(base_values, dict):
+            base_values = parse_merge_base(base)
+            if base_values is not None:
                 base_values.setdefault("status", rec.get("status"))
             try:
                 result = db.table("nominations").update(

@@ -7,8 +7,6 @@ cohort needs a deadline and a quota once (required columns of 期次).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,6 +15,7 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
+from mingxiao.schema_forms import merge_base, parse_merge_base
 from mingxiao.sheetdb import ValidationError
 
 from .. import rules
@@ -30,14 +29,6 @@ NEW_FIELDS = (*FIELDS, "nomination_deadline", "quota")
 
 def _has_window_page() -> bool:
     return "nominations.window" in current_app.view_functions
-
-
-def _base_json(rec: Any) -> str:
-    out = {}
-    for key in FIELDS:
-        value = rec.get(key)
-        out[key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-    return json.dumps(out, ensure_ascii=False)
 
 
 def _values(form: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -126,17 +117,13 @@ def cohort_edit(cohort_id: str) -> Any:
         abort(404)
     form = CohortForm(data={k: cohort.get(k) for k in FIELDS})
     form.status.choices = [(s, s) for s in db.choices("cohort_statuses")]
-    base = request.form.get("_base") or _base_json(cohort)
+    base = request.form.get("_base") or merge_base(cohort, FIELDS)
     if form.validate_on_submit() and _dates_ok(form):
-        try:
-            base_values = json.loads(base)
-        except ValueError:
-            base_values = None
         try:
             result = db.table("cohorts").update(
                 cohort.id,
                 _values(form, FIELDS),
-                base=base_values if isinstance(base_values, dict) else None,
+                base=parse_merge_base(base),
                 user=current_user.email,
             )
         except ValidationError as exc:
