@@ -9,7 +9,14 @@ Configuration (``app.config``, defaults set here; see ``rules.CONFIG_DEFAULTS``)
 - ``VERIFY_RATE_LIMIT`` / ``VERIFY_RATE_WINDOW``: look-ups per client address per window in
   seconds on the public verification page (20 per 600 s);
 - ``REMINDER_DELIVERABLE_DAYS`` (60) / ``REMINDER_PUBLICITY_DAYS`` (2): how early the
-  ``reminders send`` command warns before a cohort's end and a publicity period's end.
+  ``reminders send`` command warns before a cohort's end and a publicity period's end;
+- ``REMINDER_EMAIL`` (False): also email each reminder through ``MAIL_SERVER`` (links made
+  absolute with ``BASE_URL``); ``REMINDER_MAIL_PATH``: the sent-mail store (default
+  ``<instance>/reminder_mail.sqlite3``). See ``reminders.py``.
+
+Home-page widgets (``dashboard.py``): assessment readiness for admins (per cohort, with the
+decisions), district staff (their 区县), mentors (their trainees) and trainees (their own
+checklist), and budget against spent per cohort for admins.
 """
 
 from __future__ import annotations

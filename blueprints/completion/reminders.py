@@ -436,6 +436,10 @@ def send_command(dry_run: bool) -> None:
             for r in due:
                 click.echo(f"[{r.kind}] {r.audience()}: {r.title}")
             if emailing:
+                if base is None:
+                    click.echo(
+                        "注意：没有配置 BASE_URL（或 SERVER_NAME），实际发送时不会发出邮件。"
+                    )
                 plan = plan_mails(db, due, mail_store_path(app))
                 for r, address in plan.todo:
                     click.echo(f"[邮件/mail] {address}: {mail_text(r, base or '')[0]}")

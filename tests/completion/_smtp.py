@@ -44,7 +44,7 @@ class Received:
     def body(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
 
 class Mailbox:
@@ -68,7 +68,7 @@ class Mailbox:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         with self._lock:
             self.messages.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed)  # type: ignore[arg-type]
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed)
             )
         return "250 Message accepted"
 
