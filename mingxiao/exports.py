@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -55,12 +56,20 @@ def _neutral_csv(value: Any) -> Any:
     return value
 
 
+def sheet_title(name: str) -> str:
+    """``name`` as an Excel tab title: at most 31 characters, none of ``\\ / ? * [ ] :``
+    (names carry sheet data, e.g. a cohort's name, so anything may be in them)."""
+    title = re.sub(r"[\\/?*\[\]:]", "_", name).strip("'")[:31].strip("'")
+    return title or "导出"
+
+
 def to_xlsx(df: pd.DataFrame, sheet: str = "导出") -> bytes:
     """An xlsx file built with pandas; every text cell is literal text, never a formula."""
     buf = io.BytesIO()
+    title = sheet_title(sheet)
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        df.to_excel(writer, sheet_name=sheet[:31], index=False)
-        ws = writer.sheets[sheet[:31]]
+        df.to_excel(writer, sheet_name=title, index=False)
+        ws = writer.sheets[title]
         for row in ws.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
