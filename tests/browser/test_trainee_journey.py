@@ -47,7 +47,7 @@ REPORT = docx(
     para(text_box("文本框")),
 )
 REPORT_CHARS = 2080 + 2 + 1 + 1 + 2 + 3
-TOPIC = "“双减”背景下的作业设计专题研讨"
+TOPIC = "双减背景下的作业设计专题研讨"
 
 
 @dataclass(frozen=True)
