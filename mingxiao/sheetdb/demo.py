@@ -444,6 +444,7 @@ class _Generator:
     def __init__(self, schemas: SchemaSet, scale: float, seed: int, year: int) -> None:
         self.schemas = schemas
         self.rng = random.Random(seed)
+        self.seed = seed
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
         self.year = year
@@ -1766,7 +1767,7 @@ class _Generator:
         if "budgets" not in self.out:
             return
         # A random source of its own: the other sheets' draws stay as they were.
-        rng = random.Random(f"budgets-{self.year}")
+        rng = random.Random(f"budgets-{self.seed}-{self.year}")
         sources = self.choices("fund_sources")
         city, school = (sources + ["", ""])[:2]
         for c in self.cohorts:

@@ -327,3 +327,28 @@ def test_the_demo_workbook_has_budgets_for_every_cohort_category_and_source(worl
         assert sum(float(v) for (cid, _c, _s), v in cells.items() if cid == c.id) > 0
     with world.app.test_request_context():
         assert all(f.budget > 0 for f in dashboard.funding_rows(db))
+
+
+def test_demo_budget_rows_pass_the_engine_input_validation():
+    """The generator's 经费预算 rows, as ``Table.insert`` would check them (plugin sheet loaded)."""
+    from pathlib import Path
+
+    from mingxiao.sheetdb.demo import generate
+    from mingxiao.sheetdb.schema import SchemaSet, default_schema_dir, load_schemas, load_sheet
+    from mingxiao.sheetdb.types import InputError, coerce_input
+
+    core = load_schemas(default_schema_dir())
+    budgets = load_sheet(
+        Path(dashboard.__file__).with_name("sheets") / "budgets.toml", core.choice_lists
+    )
+    schemas = SchemaSet({**core.sheets, budgets.key: budgets}, core.choice_lists)
+    rows = generate(schemas, scale=0.1)["budgets"]
+    assert len(rows) == 3 * 8 * 2
+    errors = []
+    for r in rows:
+        for col in budgets.user_columns:
+            try:
+                coerce_input(col, r.get(col.key), schemas.choices_for(col))
+            except InputError as exc:
+                errors.append((r["id"], col.key, str(exc)))
+    assert errors == []
