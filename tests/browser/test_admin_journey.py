@@ -163,6 +163,8 @@ def test_admin_reviews_publicises_admits_records_attendance_and_certifies(
         row = page.locator("tbody tr", has_text=w.cohort_name)
         start = row.get_by_role("button", name=f"启动专家评审（{len(w.submitted)} 人）")
         expect(start).to_be_visible()
+        current = page.locator("#main-nav [aria-current=page]")
+        expect(current).to_have_text(["差额评审"])  # not 人选推荐 (/nominations/) as well
         j.shot("review-overview")
         asked = accept_next_dialog(page)
         start.click()
@@ -277,6 +279,7 @@ def test_admin_reviews_publicises_admits_records_attendance_and_certifies(
 
         # -- 5. certificate: 合格, batch 结业, issue, print page, public check ------------------
         page.goto(f"/completion/assessment?cohort={w.ready_cohort}")
+        expect(current).to_have_text(["结业考核"])  # not 结业证书 (/completion/) as well
         page.get_by_role("link", name=w.ready.name, exact=True).click()
         expect(page).to_have_url(re.compile(rf"/completion/assessment/{w.ready.id}$"))
         expect(page.locator("main .badge--ok")).not_to_have_count(0)

@@ -138,6 +138,7 @@ def test_trainee_edits_their_plan_uploads_a_deliverable_and_records_a_workshop_a
         expect(page).to_have_url(re.compile(r"/deliverables/D\d{4}-\d{4}$"))
         expect(flash(page, "success", f"字数 {REPORT_CHARS}")).to_be_visible()
         stats = page.locator("main dl.stats")
+        expect(stats.locator("dt").first).to_have_text("学员")  # their name, not an id
         chars = stats.locator("div", has_text="字数").first
         expect(chars).to_contain_text(str(REPORT_CHARS))
         expect(chars).to_contain_text("达到不少于 2,000 字的要求")
