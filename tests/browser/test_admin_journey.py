@@ -111,7 +111,7 @@ def _prepare(app: Flask, db: Any) -> World:
         t
         for t in sorted(db.table("trainees").all(), key=lambda t: t.id)
         if t.get("cohort") != cohort.id
-        and t.get("status") != rules.COMPLETED_STATUS
+        and t.get("status") in ("在训", "预警")  # still in training: 结业 is a step ahead
         and t.id not in assessed | certified
         and assessment.checklist(db, t).complete
     ]
