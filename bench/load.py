@@ -51,6 +51,7 @@ import hashlib
 import json
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -218,9 +219,32 @@ def serve(config: dict[str, Any], workers: int) -> Iterator[str]:
     """gunicorn with the production settings file, ``workers`` workers, on a loopback port."""
     extra = ("-c", str(GUNICORN_CONF))
     with start_gunicorn(
-        f"app:create_app({config!r})", workers=workers, timeout=120, extra_args=extra
+        f"app:create_app({config!r})", workers=workers, timeout=900, extra_args=extra
     ) as url:
         yield url
+
+
+def gunicorn_log(base_url: str) -> str:
+    """The running server's log (tests/_servers.py keeps it in a temp file until it stops)."""
+    needle = f"Listening at: {base_url} "
+    for path in Path(tempfile.gettempdir()).glob("gunicorn-*.log"):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if needle in text:
+            return text
+    return ""
+
+
+def log_figures(text: str) -> dict[str, Any]:
+    """Worker timeouts, restarts and tracebacks in a gunicorn log."""
+    return {
+        "worker_timeouts": text.count("WORKER TIMEOUT"),
+        "workers_booted": len(re.findall(r"Booting worker with pid", text)),
+        "tracebacks": text.count("Traceback (most recent call last)"),
+        "status_5xx": len(re.findall(r'" 5[0-9][0-9] ', text)),
+    }
 
 
 def sign_in(base_url: str, email: str, password: str) -> requests.Session:
@@ -437,6 +461,13 @@ def run_backend(
                     flush=True,
                 )
             result["worker_rss_mb"] = worker_rss_mb(url)
+            log_text = gunicorn_log(url)
+            result["server_log"] = log_figures(log_text)
+            (BENCH_DIR / "out").mkdir(parents=True, exist_ok=True)
+            kept = [ln for ln in log_text.splitlines() if '"GET ' not in ln and '"POST ' not in ln]
+            (BENCH_DIR / "out" / f"load-{backend}-gunicorn.log").write_text(
+                "\n".join(kept), encoding="utf-8"
+            )
         result["phases"] = phases
         if google:
             result["google_calls_total"] = {
@@ -577,6 +608,8 @@ def run(backends: list[str], *, scale: float, users: int, seconds: int, workers:
 
 
 def main() -> None:
+    # ``kill`` (SIGTERM) must still stop gunicorn and locust: run the finally blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("xlsx", "google", "both"), default="both")
     parser.add_argument("--scale", type=float, default=10.0)
@@ -598,7 +631,7 @@ def main() -> None:
             f"{len(w['accounts'])} district clerk accounts; {data['cpu_count']} CPUs")  # fmt: skip
     text = head + "\n" + report(data["results"])
     for res in data["results"]:
-        text += f"\n[{res['backend']}] warm-up {res['warmup']}; worker RSS {res.get('worker_rss_mb')} MB"
+        text += f"\n[{res['backend']}] warm-up {res['warmup']}; worker RSS {res.get('worker_rss_mb')} MB; server log {res.get('server_log')}"
         if "google_calls_total" in res:
             text += f"; Google calls {res['google_calls_total']} (quota {QUOTA}/min each)"
     print(text)

@@ -188,8 +188,12 @@ class _Clerk(FastHttpUser):
         if found:
             self.nominations = list(dict.fromkeys(found + self.nominations))[:60]
 
-    def other_list(self) -> None:
-        name, path = self.rng.choice(OTHER_LISTS)
+    def other_list(self, name: str | None = None) -> None:
+        name, path = (
+            next((k, p) for k, p in OTHER_LISTS if k == name)
+            if name
+            else self.rng.choice(OTHER_LISTS)
+        )
         html = self.page(name, path)
         if path == "/trainees/":
             self.trainees = list(dict.fromkeys(TRAINEE_LINK.findall(html)))[:60] or self.trainees
@@ -281,8 +285,8 @@ class _Clerk(FastHttpUser):
             if new:
                 self.drafts.append(m.group(1))
 
-    def export(self) -> None:
-        fmt = self.rng.choice(("xlsx", "csv"))
+    def export(self, fmt: str | None = None) -> None:
+        fmt = fmt or self.rng.choice(("xlsx", "csv"))
         cohort = self.rng.choice(WORLD["cohorts"])
         with self.client.get(
             f"/nominations/summary.{fmt}?cohort={cohort}",
@@ -311,30 +315,33 @@ class ListUser(_Clerk):
 
 
 class ClerkUser(_Clerk):
-    """The workload mix: lists, details, saves and exports with a short think time."""
+    """The workload mix: lists, details, saves and exports with a short think time.
+
+    Each session starts with a tour of every kind of work (every list page, a detail page,
+    a new and an edited nomination, both exports), then picks work at random by weight.
+    """
 
     wait_time = between(0.5, 1.5)
+    MIX: tuple[tuple[str, int], ...] = (
+        ("nominations_list", 6),
+        ("other_list", 4),
+        ("detail", 6),
+        ("new_nomination", 1),
+        ("edit_nomination", 1),
+        ("export", 2),
+    )
 
-    @task(6)
-    def nominations(self) -> None:
-        self.nominations_list()
+    def on_start(self) -> None:
+        super().on_start()
+        self.todo: list[Any] = [self.nominations_list]
+        self.todo += [lambda n=name: self.other_list(n) for name, _path in OTHER_LISTS]
+        self.todo += [self.detail, self.new_nomination, self.edit_nomination]
+        self.todo += [lambda: self.export("xlsx"), lambda: self.export("csv")]
 
-    @task(4)
-    def others(self) -> None:
-        self.other_list()
-
-    @task(6)
-    def details(self) -> None:
-        self.detail()
-
-    @task(1)
-    def save_new(self) -> None:
-        self.new_nomination()
-
-    @task(1)
-    def save_edit(self) -> None:
-        self.edit_nomination()
-
-    @task(2)
-    def exports(self) -> None:
-        self.export()
+    @task
+    def work(self) -> None:
+        if self.todo:
+            self.todo.pop(0)()
+            return
+        names, weights = zip(*self.MIX, strict=True)
+        getattr(self, self.rng.choices(names, weights)[0])()

@@ -39,3 +39,18 @@ loglevel = os.environ.get("MINGXIAO_LOG_LEVEL", "info")
 # No query strings in the access log: searches may carry names (never phones or ID numbers,
 # which are kept out of URLs, but a log should hold as little personal data as it can).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Load the workbook before this worker serves, telling the master it is alive meanwhile.
+
+    A big workbook takes seconds of CPU per worker to load, and every worker loads at once:
+    inside the first request that could pass ``timeout`` and get the worker killed and
+    restarted, over and over (mingxiao.database.warm_worker).
+    """
+    from flask import Flask
+
+    from mingxiao.database import warm_worker
+
+    if isinstance(worker.wsgi, Flask):
+        warm_worker(worker.wsgi, worker.notify)

@@ -9,8 +9,11 @@ forked child sees a different pid and opens its own.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,8 @@ from .config import ConfigError
 from .plugins import EXT_SHEETS, fire_record_committed
 from .sheetdb import Backend, Database, SchemaSet, load_schemas, open_database
 from .sheetdb.schema import default_schema_dir
+
+log = logging.getLogger(__name__)
 
 EXT_DB = "mingxiao.db"  # the open Database of this process, or None before first use
 EXT_DB_PID = "mingxiao.db_pid"
@@ -51,6 +56,45 @@ def get_db(app: Flask | None = None) -> Database:
             ext[EXT_DB] = db
             ext[EXT_DB_PID] = pid
     return db
+
+
+def warm_worker(
+    app: Flask, heartbeat: Callable[[], None], *, interval: float = 1.0, limit: float = 600.0
+) -> bool:
+    """Open this process's database and load the workbook before the worker serves anyone.
+
+    For gunicorn's ``post_worker_init`` hook (deploy/gunicorn.conf.py). Loading a big workbook
+    takes seconds of CPU per worker, and the workers of one server load in parallel: inside a
+    request that can pass gunicorn's worker timeout, so the master kills the worker and the
+    next one starts over (found by the load test at demo scale 10 on a busy 2-core machine).
+    Here the load runs in a thread while ``heartbeat`` (the worker's ``notify``) tells the
+    master every ``interval`` seconds that the worker is alive; requests wait in the listen
+    queue meanwhile. Gives up waiting after ``limit`` seconds (the first request then
+    finishes the load). Returns True when the workbook was loaded.
+    """
+    done = threading.Event()
+    ok: list[bool] = []
+
+    def load() -> None:
+        try:
+            with app.app_context():
+                get_db(app).snapshot()
+            ok.append(True)
+        except Exception:
+            log.exception(
+                "could not load the workbook before serving; the first request will try again"
+            )
+        finally:
+            done.set()
+
+    threading.Thread(target=load, name="mingxiao-warm", daemon=True).start()
+    deadline = time.monotonic() + limit
+    while not done.wait(interval):
+        heartbeat()
+        if time.monotonic() > deadline:
+            log.warning("the workbook is still loading after %.0f s; serving anyway", limit)
+            return False
+    return bool(ok)
 
 
 def close_db(app: Flask) -> None:

@@ -70,6 +70,18 @@ def attendance_of_sessions(session_ids: Iterable[str]) -> list[Record]:
     return [r for r in table.all() if str(r.get("session") or "") in wanted]
 
 
+def attendance_of_trainees(trainee_ids: Iterable[str], session_ids: Iterable[str]) -> list[Record]:
+    """Attendance rows of these trainees at these sessions, each trainee's rows in sheet order."""
+    wanted = set(session_ids)
+    table = get_db().table("attendance")
+    return [
+        r
+        for tid in trainee_ids
+        for r in table.where(trainee=tid)
+        if str(r.get("session") or "") in wanted
+    ]
+
+
 def programme_hours(cohort: Record | None) -> Any:
     """The programme total from the data: the cohort's 总学时, else the curriculum's sum."""
     if cohort is not None and rules.dec(cohort.get("total_hours")) > 0:
@@ -121,11 +133,23 @@ class RiskRow:
     summary: rules.AbsenceSummary
 
 
-def cohort_summaries(cohort: Record) -> dict[str, rules.AbsenceSummary]:
-    """Absence summaries of every trainee of ``cohort`` (trainee id → summary)."""
+def cohort_summaries(
+    cohort: Record, trainee_ids: Iterable[str] | None = None
+) -> dict[str, rules.AbsenceSummary]:
+    """Absence summaries of every trainee of ``cohort`` (trainee id → summary).
+
+    ``trainee_ids``: only these trainees of the cohort (a district's, the rows on a page). Their
+    attendance is then read through the sheet's index on 学员 instead of scanning every
+    attendance row of the programme, which kept a district's pages slow on a big workbook.
+    """
     sessions = sessions_of(cohort.id)
-    attendance = attendance_of_sessions(s.id for s in sessions)
     ids = [t.id for t in trainees_of(cohort.id)]
+    if trainee_ids is None:
+        attendance = attendance_of_sessions(s.id for s in sessions)
+    else:
+        wanted = set(trainee_ids)
+        ids = [t for t in ids if t in wanted]
+        attendance = attendance_of_trainees(ids, (s.id for s in sessions))
     return rules.summaries_by_trainee(attendance, sessions, settings_for(cohort), ids, today())
 
 
@@ -139,12 +163,16 @@ def risk_rows(
     """
     out: list[RiskRow] = []
     for c in [cohort] if cohort is not None else cohorts():
-        summaries = cohort_summaries(c)
-        for t in trainees_of(c.id):
-            if district and t.get("district") != district:
-                continue
-            if t.get("status") == ELIMINATED and not include_eliminated:
-                continue
+        roster = [
+            t
+            for t in trainees_of(c.id)
+            if not (district and t.get("district") != district)
+            and (include_eliminated or t.get("status") != ELIMINATED)
+        ]
+        if not roster:
+            continue
+        summaries = cohort_summaries(c, [t.id for t in roster] if district else None)
+        for t in roster:
             summary = summaries.get(t.id)
             if summary is not None and summary.at_risk:
                 out.append(RiskRow(t, c, summary))

@@ -68,7 +68,9 @@ def absence_summaries(trainees: list[Record]) -> dict[str, Any]:
         cohort = db.table("cohorts").get(cohort_id)
         if cohort is None:
             continue
-        summaries = data.cohort_summaries(cohort)
+        mine = [t.id for t in trainees if str(t.get("cohort") or "") == cohort_id]
+        # Only the trainees asked about (a district's roster), not the whole cohort.
+        summaries = data.cohort_summaries(cohort, mine)
         for t in trainees:
             if str(t.get("cohort") or "") == cohort_id and t.id in summaries:
                 out[t.id] = summaries[t.id]
