@@ -147,10 +147,17 @@ def journey(base_url: str, name: str) -> Iterator[Journey]:
             browser.close()
 
 
-def sign_in(page: Page, role: str, *, shot: Callable[[str], None] | None = None) -> None:
-    """Sign in through the login form as the demo login of ``role`` (tests._demo.ROLE_EMAILS)."""
+def sign_in(
+    page: Page,
+    role: str,
+    *,
+    email: str | None = None,
+    shot: Callable[[str], None] | None = None,
+) -> None:
+    """Sign in through the login form as the demo login of ``role`` (tests._demo.ROLE_EMAILS),
+    or as ``email`` (an account the journey made, with the demo password)."""
     page.goto("/auth/login")
-    page.fill("input[name=email]", ROLE_EMAILS[role])
+    page.fill("input[name=email]", email or ROLE_EMAILS[role])
     page.fill("input[name=password]", DEMO_PASSWORD)
     if shot is not None:
         shot("login")

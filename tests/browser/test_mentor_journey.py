@@ -3,9 +3,14 @@
 On a fresh demo workbook (gunicorn, two workers; see ``_journey.py``) headless Chromium plays
 the first demo mentor: “我的学员” lists exactly the trainees assigned to them today (not those
 of the second demo mentor, whose trainee's page is a bare 404 when typed into the address
-bar); they open one trainee, go to the trainee's 结业作业, return one waiting deliverable
-(first without a comment, which the page refuses, then with one) and pass another; both leave
-the “待我审阅” queue. Nothing is prepared beforehand: the demo data has the waiting deliverables.
+bar); they open one trainee, go to the trainee's 结业作业 and return one waiting deliverable
+(first without a comment, which the page refuses, then with one). The trainee, in a second
+browser context, finds the return among their notifications, reads the comment and uploads a
+new version (a .docx built here); the mentor passes that version from “待我审阅”, and passes
+another deliverable directly. Nothing waits in the queue afterwards.
+
+The demo data has the waiting deliverables; the only thing prepared through the Python API is
+a login for that trainee (the demo trainee login belongs to a graduate of the first cohort).
 """
 
 from __future__ import annotations
@@ -22,12 +27,18 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from blueprints.deliverables import rules
+from mingxiao.auth import EXTENSION_KEY
+from mingxiao.cli import DEMO_PASSWORD
+from mingxiao.sheetdb.demo import DEMO_DOMAIN
 from tests._demo import ROLE_EMAILS
 from tests.browser._journey import BROWSER_MARKS, demo_site, flash, journey, sign_in
+from tests.deliverables._files import docx, para, run
 
 pytestmark = BROWSER_MARKS
 
 COMMENT = "第三部分的案例分析还不够具体，请补充学校实践中的数据和反思后重新提交。"
+REVISED = docx(para(run("修改稿：补充了学校实践中的数据和反思。" * 40)))
+TRAINEE_EMAIL = f"journey.trainee@{DEMO_DOMAIN}"
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class Item:
 class World:
     own: list[Person]  # the first mentor's trainees today
     others: list[Person]  # the second mentor's trainees today, not the first one's
-    trainee: Person  # an own trainee with two deliverables waiting for review
+    trainee: Person  # an own trainee with two deliverables waiting for review, and a login
     returned: Item
     passed: Item
 
@@ -86,6 +97,19 @@ def _prepare(app: Flask, db: Any) -> World:
         titles = {str(d["title"]) for d in waiting}
         if len(waiting) >= 2 and len(titles) == len(waiting):
             first, second = sorted(waiting, key=lambda d: d.id)[:2]
+            db.table("users").insert(
+                {
+                    "email": TRAINEE_EMAIL,
+                    "name": person.name,
+                    "role": "trainee",
+                    "trainee": person.id,
+                    "active": True,
+                },
+                user="browser-test",
+            )
+            store = app.extensions[EXTENSION_KEY]
+            store.set_password(TRAINEE_EMAIL, DEMO_PASSWORD)
+            store.enable(TRAINEE_EMAIL)
             return World(
                 own,
                 others,
@@ -103,7 +127,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, World]]:
         yield url, world
 
 
-def test_mentor_sees_only_their_trainees_and_returns_then_passes_deliverables(
+def test_mentor_sees_only_their_trainees_returns_a_deliverable_and_passes_the_new_version(
     site: tuple[str, World],
 ) -> None:
     url, w = site
@@ -155,8 +179,47 @@ def test_mentor_sees_only_their_trainees_and_returns_then_passes_deliverables(
         expect(page.get_by_role("button", name="提交审阅结果")).to_have_count(0)
         j.shot("returned")
 
-        # Pass the other one.
-        page.get_by_role("link", name="返回作业列表", exact=True).click()
+        # The trainee: the return among their notifications, the comment, a new version.
+        trainee = j.new_page()
+        sign_in(trainee, "trainee", email=TRAINEE_EMAIL)
+        trainee.goto("/notifications/")
+        note = trainee.locator("li.notification", has_text=w.returned.title)
+        expect(note).to_contain_text("被导师退回修改")
+        expect(note).to_contain_text(COMMENT)
+        j.shot("trainee-notified", trainee)
+        note.get_by_role("button", name="查看", exact=True).click()
+        expect(trainee).to_have_url(re.compile(rf"/deliverables/{w.returned.id}$"))
+        trainee.get_by_role("link", name="修改后重新提交", exact=True).click()
+        expect(trainee.locator(".flash--warning", has_text="导师意见")).to_contain_text(COMMENT)
+        trainee.set_input_files(
+            "input[name=file_ref]",
+            files=[
+                {"name": "修改稿.docx", "mimeType": "application/octet-stream", "buffer": REVISED}
+            ],
+        )
+        j.shot("trainee-resubmits", trainee)
+        trainee.get_by_role("button", name="提交", exact=True).click()
+        expect(flash(trainee, "success", "（第 2 版）")).to_be_visible()
+        expect(trainee).to_have_url(re.compile(r"/deliverables/D\d{4}-\d{4}$"))
+        version2 = trainee.url.rsplit("/", 1)[-1]
+        assert version2 != w.returned.id
+        trainee.context.close()
+
+        # The mentor passes the new version from the queue.
+        page.goto("/deliverables/")
+        queue = page.locator("section.card", has_text="待我审阅")
+        queue.locator(f"a[href='/deliverables/{version2}']").click()
+        expect(page.locator("main .stats")).to_contain_text(rules.PENDING)
+        versions = page.locator("section.card", has_text="全部版本")
+        expect(versions).to_contain_text(COMMENT)  # version 1 and its comment, kept
+        page.get_by_label("通过", exact=True).check()
+        page.get_by_role("button", name="提交审阅结果", exact=True).click()
+        expect(flash(page, "success", f"已通过“{w.returned.title}”")).to_be_visible()
+        expect(page.locator("main .stats")).to_contain_text(rules.PASSED)
+        j.shot("new-version-passed")
+
+        # And the other one directly.
+        page.goto(f"/deliverables/trainee/{w.trainee.id}")
         page.get_by_role("link", name=w.passed.title, exact=True).click()
         expect(page).to_have_url(re.compile(rf"/deliverables/{w.passed.id}$"))
         page.get_by_label("通过", exact=True).check()
@@ -169,6 +232,6 @@ def test_mentor_sees_only_their_trainees_and_returns_then_passes_deliverables(
         page.goto("/deliverables/")
         queue = page.locator("section.card", has_text="待我审阅")
         expect(queue).to_be_visible()
-        for item in (w.returned, w.passed):
-            expect(queue.locator(f"a[href='/deliverables/{item.id}']")).to_have_count(0)
+        for item in (w.returned.id, version2, w.passed.id):
+            expect(queue.locator(f"a[href='/deliverables/{item}']")).to_have_count(0)
         j.shot("review-queue")
