@@ -1326,6 +1326,13 @@ class _Plan:
         if self.batch.assign_ids:
             self.db._snapshot = replace(snap, version=None)  # row identities changed: re-read
             return
+        for sheet, rid in self.working:
+            old = snap.sheets[sheet].records.get(rid) if sheet in snap.sheets else None
+            if old is not None and old.problems:
+                # The write may have replaced a cell the health page reports (a formula, a
+                # wrong type): re-read rather than keep reporting a problem that is gone.
+                self.db._snapshot = replace(snap, version=None)
+                return
         sheets = dict(snap.sheets)
         by_sheet: dict[str, list[tuple[str, Record]]] = {}
         for (sheet, rid), rec in self.working.items():
