@@ -8,16 +8,19 @@ forked child sees a different pid and opens its own.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
+from flask_babel import lazy_gettext as _l
 
 from .config import ConfigError
 from .plugins import EXT_SHEETS, fire_record_committed
@@ -31,11 +34,50 @@ EXT_DB_PID = "mingxiao.db_pid"
 EXT_DB_LOCK = "mingxiao.db_lock"
 
 
+STORAGE_TEXT = (
+    _l("服务器磁盘已满"),
+    _l("服务器的磁盘已满或暂时无法写入，这次操作没有保存。请稍后重试，并请管理员清理服务器磁盘。"),
+)
+PLAIN_STORAGE = (
+    "503 服务器的磁盘已满或暂时无法写入，这次操作没有保存。请稍后重试，并请管理员清理服务器磁盘。"
+    " / The server's disk is full or cannot be written: nothing was saved. Please try again later"
+    " and ask the administrator to free disk space.\n"
+)
+
+
 def init_app(app: Flask) -> None:
     """Prepare the lazy database slot; the database itself opens on first use."""
     app.extensions[EXT_DB] = None
     app.extensions[EXT_DB_PID] = None
     app.extensions[EXT_DB_LOCK] = threading.Lock()
+    app.register_error_handler(sqlite3.OperationalError, _storage_error)
+    app.register_error_handler(OSError, _storage_error)
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    """A full (or unwritable) disk under the journal, the credential store or the workbook."""
+    if isinstance(exc, sqlite3.OperationalError):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        return (
+            name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR") or "disk is full" in str(exc)
+        )
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _storage_error(exc: Exception) -> Any:
+    """A clear 503 instead of the bare 500 page when the disk is full; anything else is re-raised
+    (and becomes the ordinary 500). Nothing was journaled: the save was not acknowledged."""
+    if not storage_full(exc):
+        raise exc
+    log.error("storage full or unwritable: %s", exc)
+    try:
+        from .security import _render_error
+
+        response = _render_error(503, *STORAGE_TEXT)
+    except Exception:  # the page itself needs the disk (e.g. the signed-in user's record)
+        response = Response(PLAIN_STORAGE, status=503, mimetype="text/plain")
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -233,6 +233,7 @@ class RunResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)  # answers that were neither success nor form
     error_pages: list[str] = field(default_factory=list)  # bodies of the error answers (first few)
+    busy: int = 0  # answers "not saved, try again later" (503), each retried when recheck
 
     def tags(self, *statuses: str) -> set[str]:
         return {o.tag for o in self.outcomes if o.status in statuses}
@@ -304,6 +305,8 @@ class Client:
             return "refused", "form shown again", r.text
         if r.status_code == 400 and "令牌" in r.text:
             return "csrf", "", r.text
+        if r.status_code == 503:  # the site said: not saved, try again later
+            return "busy", f"HTTP {r.status_code}", r.text
         return "unknown", f"HTTP {r.status_code}", r.text
 
     def seen(self, tag: str) -> bool | None:
@@ -328,23 +331,30 @@ class Client:
             while True:
                 attempts += 1
                 status, detail, body = self.save_once(tag)
+                if status == "busy":
+                    with lock:
+                        result.busy += 1
+                        if len(result.error_pages) < 5:
+                            result.error_pages.append(body)
                 if status == "csrf" and attempts < 5:  # the form expired: nothing was saved
                     self._fresh_session()
                     continue
-                if status == "lost" and self.recheck and attempts < 10:
+                if status in ("lost", "busy") and self.recheck and attempts < 30:
+                    # The answer was lost (a worker died) or the site asked to retry later:
+                    # ask a live worker whether the save is there before submitting it again.
                     verdict = None
-                    for _ in range(30):  # the worker died: ask a live one what it has
+                    deadline = time.monotonic() + 60
+                    while verdict is None and time.monotonic() < deadline:
                         verdict = self.seen(tag)
-                        if verdict is not None:
-                            break
-                        time.sleep(0.3)
+                        if verdict is None:
+                            time.sleep(0.5)
                     if verdict:
-                        status, detail = "observed", detail + "; seen on the list after the cut"
+                        status, detail = "observed", detail + "; seen on the list afterwards"
                         break
                     if verdict is False:
                         continue  # not saved: resubmitting cannot duplicate it
                 break
-            if status == "lost":
+            if status in ("lost", "busy"):
                 status = "unknown"
             with lock:
                 result.outcomes.append(Outcome(tag, self.n, status, attempts, detail))
