@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .types import dumps, loads
 
@@ -76,8 +77,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
+# The zone of every stamp the journal keeps (audit ``at``, operations, incidents, last sync):
+# the zone sheet times are written in (Database's DEFAULT_TIMEZONE), so 修改记录 and 审计记录
+# read 15:09 beside a 更新时间 of 15:09 even on a server that runs in UTC.
+STAMP_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
 def now_iso() -> str:
-    return dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    """Now as Beijing wall-clock text to the second, whatever zone the server runs in."""
+    return dt.datetime.now(STAMP_TIMEZONE).replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
 
 
 @dataclass(frozen=True)
