@@ -36,7 +36,7 @@ class VerifyForm(FlaskForm):
     code = StringField(
         _l("核验码"),
         validators=[DataRequired(message=_l("请输入证书上的核验码。")), Length(max=40)],
-        description=_l("证书右下角的 10 位核验码，不区分大小写"),
+        description=_l("证书左下角的 10 位核验码，不区分大小写"),
     )
 
 

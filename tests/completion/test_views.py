@@ -187,6 +187,26 @@ def test_verification_page_does_not_echo_the_code(world: World):
     assert cert["verify_code"] not in html
 
 
+def test_the_verification_help_points_where_the_certificate_prints_the_code(world: World):
+    """The help text once said 证书右下角 while the certificate prints the code bottom-left:
+    the code is the last line of the sheet and completion.css aligns that line left."""
+    import re
+    from pathlib import Path
+
+    cert = own_certificate(world)
+    page = world.client("trainee").get(f"/completion/certificates/{cert.id}")
+    sheet = page.get_data(as_text=True).split('<article class="cert-sheet', 1)[1]
+    sheet = sheet.split("</article>", 1)[0]
+    lines = re.findall(r'<p class="cert-sheet__(\w+)"', sheet)
+    assert lines[-1] == "verify" and cert["verify_code"] in sheet  # the bottom line
+    css = (Path(world.app.static_folder) / "css" / "completion.css").read_text("utf-8")
+    [rule] = re.findall(r"\.cert-sheet__verify\s*\{([^}]*)\}", css)
+    side = {"left": "左", "right": "右"}[re.search(r"text-align:\s*(\w+)", rule).group(1)]
+    help_text = world.client("anonymous").get("/completion/verify").get_data(as_text=True)
+    assert f"证书{side}下角" in help_text
+    assert f"证书{ {'左': '右', '右': '左'}[side] }下角" not in help_text
+
+
 def test_too_many_lookups_from_one_address_are_refused_without_an_answer(world: World):
     world.app.config["VERIFY_RATE_LIMIT"] = 3
     cert = own_certificate(world)
