@@ -100,3 +100,33 @@ def test_batch_graduation_moves_only_passed_trainees_to_completed(world: World, 
         if h["to_status"] == "结业"
     ]
     assert bool(history) == (status == "结业")
+
+
+def _graduate_button(world: World, cohort_id: str) -> str:
+    html = world.client("admin").get(f"/completion/assessment?cohort={cohort_id}")
+    form = html.get_data(as_text=True).split('action="/completion/assessment/graduate"', 1)[1]
+    return form.split("</form>", 1)[0]
+
+
+def test_batch_graduation_with_nobody_ready_is_disabled_and_refused(world: World):
+    t = _in_training(world)
+    cohort = t["cohort"]
+    for a in world.db.table("assessments").all():  # nobody of this cohort has passed
+        if world.db.table("trainees").get(str(a["trainee"]))["cohort"] == cohort:
+            world.db.table("assessments").void(a.id, user=ADMIN, reason="测试")
+    form = _graduate_button(world, cohort)
+    assert "（0 人）" in form and "disabled" in form and "暂时无需批量结业" in form
+    before = {x.id: x["status"] for x in world.db.table("trainees").where(cohort=cohort)}
+    response = post_form(
+        world.client("admin"),
+        "/completion/assessment/graduate",
+        {"cohort": cohort},
+        page=f"/completion/assessment?cohort={cohort}",
+        follow_redirects=True,
+    )
+    assert "没有需要改为“结业”的学员" in response.get_data(as_text=True)
+    assert {x.id: x["status"] for x in world.db.table("trainees").where(cohort=cohort)} == before
+
+    _decide(world, t.id, "合格")  # one passes: the button counts them and can be pressed
+    form = _graduate_button(world, cohort)
+    assert "（1 人）" in form and "disabled" not in form
