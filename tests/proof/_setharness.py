@@ -134,9 +134,17 @@ def site_config(instance: Path, **extra: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def serve(config: dict[str, Any], *, workers: int = WORKERS) -> Iterator[str]:
+def serve(
+    config: dict[str, Any],
+    *,
+    workers: int = WORKERS,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[str]:
     """The site under gunicorn (the background flusher runs: not TESTING)."""
-    with start_gunicorn(f"app:create_app({config!r})", workers=workers, timeout=120) as url:
+    with start_gunicorn(
+        f"app:create_app({config!r})", env=env, workers=workers, timeout=120, extra_args=extra_args
+    ) as url:
         yield url
 
 
@@ -352,6 +360,8 @@ class Client:
                         status, detail = "observed", detail + "; seen on the list afterwards"
                         break
                     if verdict is False:
+                        if status == "busy":
+                            time.sleep(1)  # "try again later"
                         continue  # not saved: resubmitting cannot duplicate it
                 break
             if status in ("lost", "busy"):
