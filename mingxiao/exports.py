@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +17,7 @@ from urllib.parse import quote
 import pandas as pd
 from flask import Response
 
-from .sheetdb.backend import is_formula_like
+from .sheetdb.backend import excel_title, is_formula_like
 
 FORMATS = ("xlsx", "csv")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,10 +56,8 @@ def _neutral_csv(value: Any) -> Any:
 
 
 def sheet_title(name: str) -> str:
-    """``name`` as an Excel tab title: at most 31 characters, none of ``\\ / ? * [ ] :``
-    (names carry sheet data, e.g. a cohort's name, so anything may be in them)."""
-    title = re.sub(r"[\\/?*\[\]:]", "_", name).strip("'")[:31].strip("'")
-    return title or "导出"
+    """``name`` as an Excel tab title (names carry sheet data, e.g. a cohort's name)."""
+    return excel_title(name.strip("'")) if name.strip("'") else "导出"
 
 
 def to_xlsx(df: pd.DataFrame, sheet: str = "导出") -> bytes:

@@ -16,6 +16,7 @@ and insert rows by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,12 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 def is_formula_like(value: object) -> bool:
     """True when ``value`` is text a spreadsheet could evaluate as a formula."""
     return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def excel_title(title: str) -> str:
+    """``title`` as an xlsx tab title: Excel forbids ``\\ / ? * [ ] :`` and more than 31
+    characters, which Google Sheets tab names (and names built from sheet data) may have."""
+    return re.sub(r"[\\/?*\[\]:]", "_", title)[:31].strip("'") or "Sheet"
 
 
 class CellError(str):

@@ -57,7 +57,16 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.transport.requests import AuthorizedSession
 from gspread.exceptions import APIError
 
-from .backend import ApplyResult, Batch, RawSheet, WorkbookError, WriteBlocked, WriteLock
+from .backend import (
+    ApplyResult,
+    Batch,
+    RawSheet,
+    WorkbookError,
+    WriteBlocked,
+    WriteLock,
+    excel_title,
+    is_formula_like,
+)
 from .fake_google import col_letter, quote_title
 from .quota import QuotaLimiter, QuotaTimeout
 from .schema import SchemaSet
@@ -698,9 +707,11 @@ class GoogleSheetsBackend:
         wb = Workbook()
         wb.remove(wb.active)
         for title, sheet in tabs.items():
-            ws = wb.create_sheet(title[:31])
-            for row in sheet.rows:
-                ws.append([_xlsx_cell(v) for v in row])
+            ws = wb.create_sheet(excel_title(title))
+            for r, row in enumerate(sheet.rows, start=1):
+                for c, v in enumerate(row, start=1):
+                    if v is not None:
+                        _xlsx_cell(ws.cell(row=r, column=c), v)
             if sheet.rows:
                 ws.freeze_panes = "A2"
         buf = io.BytesIO()
@@ -721,10 +732,14 @@ class GoogleSheetsBackend:
         self.limiter.close()
 
 
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
-        return value  # openpyxl data_type fix below is not needed for plain values
-    return value
+def _xlsx_cell(cell: Any, value: Any) -> None:
+    """Store a value read from Google in a snapshot cell: text stays text, never a formula
+    (openpyxl would make ``=…`` a live formula the person opening the backup runs)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if is_formula_like(value):
+            cell.quotePrefix = True
 
 
 def _merge_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .backend import RawSheet
+from .backend import RawSheet, excel_title
 from .schema import SchemaSet
 from .types import parse_cell, to_cell
 
@@ -69,7 +69,7 @@ def to_xlsx(
     wb = Workbook()
     wb.remove(wb.active)
     for title, sheet in tabs.items():
-        ws = wb.create_sheet(title[:31])
+        ws = wb.create_sheet(excel_title(title))
         for r, row in enumerate(_typed(schemas, title, sheet.rows), start=1):
             for c, v in enumerate(row, start=1):
                 if v is not None:
@@ -83,4 +83,6 @@ def to_xlsx(
     backend = XlsxBackend(dest)
     backend.ensure_layout(schemas, dict(schemas.choice_lists))
     _v2, copied = backend.read_all()
-    return count_rows(tabs), count_rows({t: copied[t] for t in tabs if t in copied})
+    return count_rows(tabs), count_rows(
+        {t: copied[excel_title(t)] for t in tabs if excel_title(t) in copied}
+    )

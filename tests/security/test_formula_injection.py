@@ -286,3 +286,25 @@ def test_xlsx_export_named_after_sheet_data_is_a_valid_workbook(name: str) -> No
     ws = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(frame, name))).active
     assert ws.title and len(ws.title) <= 31 and not re.search(r"[\\/?*\[\]:]", ws.title)
     assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
+
+
+def test_backup_snapshot_keeps_formula_like_text_literal(site: Site) -> None:
+    """``sheets backup`` (a file copy on xlsx, an xlsx snapshot written from Google's cells):
+    text a spreadsheet would evaluate stays a string cell in the backup."""
+    ids = {new_mentor(site, note=value): value for value in FORMULA_PAYLOADS}
+    site.db.sync()
+    result = site.app.test_cli_runner().invoke(args=["sheets", "backup"])
+    assert result.exit_code == 0, result.output
+    snapshot = Path(result.output.split("已备份到", 1)[1].strip())
+    ws = openpyxl.load_workbook(snapshot)[TITLE]
+    headers = [c.value for c in ws[1]]
+    notes = {
+        row[headers.index("编号")].value: row[headers.index("备注")]
+        for row in ws.iter_rows(min_row=2)
+    }
+    for rid, typed in ids.items():
+        assert notes[rid].value == shown(typed) and notes[rid].data_type == "s", rid
+    with zipfile.ZipFile(snapshot) as zf:
+        assert not any(
+            b"<f>" in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")
+        )
