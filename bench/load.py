@@ -80,9 +80,9 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]
 
 
 def _code_hash() -> str:
-    """What the cached instance depends on: the demo generator, schemas and this script."""
+    """What the cached instance depends on: the demo generator and the schemas."""
     h = hashlib.sha256()
-    files = [ROOT / "mingxiao" / "sheetdb" / "demo.py", Path(__file__).resolve()]
+    files = [ROOT / "mingxiao" / "sheetdb" / "demo.py"]
     files += sorted((ROOT / "sheets_schema").glob("*.toml"))
     for f in files:
         h.update(f.read_bytes())

@@ -7,6 +7,9 @@ the systemd unit reads), so this file stays as shipped.
 from __future__ import annotations
 
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 
 def _int(name: str, default: int) -> int:
@@ -27,9 +30,12 @@ timeout = _int("MINGXIAO_WORKER_TIMEOUT", 60)
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak in a library never grows without bound.
-max_requests = 2000
-max_requests_jitter = 200
-# The database opens lazily per worker after the fork (mingxiao/database.py): no preload needed.
+# Each worker loads the whole workbook when it starts (seconds at a large one), and the load
+# spreads requests evenly, so a small jitter restarted all four workers within seconds of each
+# other and left nobody serving (the load test at demo scale 10): a wide jitter staggers them.
+max_requests = 10000
+max_requests_jitter = 5000
+# The database opens per worker after the fork (post_worker_init below): no preload needed.
 preload_app = False
 # Trust X-Forwarded-* only from the local proxy; the app also needs MINGXIAO_PROXY_COUNT=1.
 forwarded_allow_ips = "127.0.0.1"
@@ -39,6 +45,27 @@ loglevel = os.environ.get("MINGXIAO_LOG_LEVEL", "info")
 # No query strings in the access log: searches may carry names (never phones or ID numbers,
 # which are kept out of URLs, but a log should hold as little personal data as it can).
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+# Password-reset and fill-in invitation links carry their secret in the path: the access log
+# keeps the page (/auth/reset/...), never the secret, or whoever reads the log could use the link.
+SECRET_IN_PATH = re.compile(r"(/auth/reset/|/nominations/invite/)[^/?#\s]+")
+
+
+class AccessLogWithoutSecrets(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = SECRET_IN_PATH.sub(r"\1...", atoms[key])
+        return atoms
+
+
+logger_class = AccessLogWithoutSecrets
+
+
+def pre_request(worker, req):
+    """gunicorn's own hook logs each request's path at debug level: without the secret too."""
+    worker.log.debug("%s %s", req.method, SECRET_IN_PATH.sub(r"\1...", req.path))
 
 
 def post_worker_init(worker):
