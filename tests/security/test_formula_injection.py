@@ -308,3 +308,29 @@ def test_backup_snapshot_keeps_formula_like_text_literal(site: Site) -> None:
         assert not any(
             b"<f>" in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")
         )
+
+
+def test_google_backup_and_migration_of_a_persons_tab_named_as_excel_forbids(
+    tmp_path: Path, fake: FakeGoogle
+) -> None:
+    """Google allows ``/ : [ ] * ?`` in tab names, Excel does not: the xlsx snapshot and the
+    move back to xlsx used to fail outright on such a tab. The tab comes across under a
+    cleaned name, its formula-like text literal."""
+    site = _site("gsheets", tmp_path, fake)
+    try:
+        assert site.key is not None
+        fake.ui_replace(site.key, "2025/2026 统计[1]", [["年份", "说明"], ["2026", "=SUM(A1)"]])
+        runner = site.app.test_cli_runner()
+        result = runner.invoke(args=["sheets", "backup"])
+        assert result.exit_code == 0, result.output
+        snapshot = Path(result.output.split("已备份到", 1)[1].strip())
+        ws = openpyxl.load_workbook(snapshot)["2025_2026 统计_1_"]
+        assert ws["B2"].value == "=SUM(A1)" and ws["B2"].data_type == "s"
+
+        dest = tmp_path / "back.xlsx"
+        result = runner.invoke(args=["sheets", "migrate", "--to", "xlsx", "--workbook", str(dest)])
+        assert result.exit_code == 0, result.output
+        ws = openpyxl.load_workbook(dest)["2025_2026 统计_1_"]
+        assert ws["B2"].value == "=SUM(A1)" and ws["B2"].data_type == "s"
+    finally:
+        close_db(site.app)
