@@ -286,3 +286,13 @@ def test_roles_outside_reveal_roles_never_receive_a_full_number(scan):
             forbidden |= {NEW_PHONE, NEW_ID, APPLICANT_PHONE, APPLICANT_ID}
         shown += [(visitor, url, n) for n in forbidden if n in text]
     assert not shown, shown[:20]
+
+
+def test_logs_hold_no_one_time_link_secret(scan):
+    """Reset and invitation links carry their secret in the path; the access log keeps the
+    page (``/auth/reset/…``), not the secret, or whoever reads the logs could use the link."""
+    world, seen, _statuses, log = scan
+    secrets = {world.samples.reset_token, *world.samples.extra["invite_tokens"].values()}
+    assert [u for u in seen.urls if any(t in u for t in secrets)]  # they were requested
+    assert [line for line in log.splitlines() if any(t in line for t in secrets)] == []
+    assert "/auth/reset/" in log and "/nominations/invite/" in log
