@@ -131,7 +131,7 @@ def valid_form(world: World, route: Route) -> tuple[str, dict[str, Any]]:
     client = world.client(route.role)
     url = world.url(route.endpoint)
     page = client.get(url)
-    assert page.status_code == 200, (route, page.status_code)
+    assert page.status_code == 200, (route, page.status_code, page.headers.get("Location"))
     html = page.get_data(as_text=True)
     form = next(f for f in Forms(html).forms if any(x["name"] == route.field for x in f.fields))
     data: dict[str, Any] = {}
@@ -293,3 +293,18 @@ def test_the_server_survives_upload_attacks(world: World, tmp_path: Path):
             assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
         uploads = world.folder / "instance" / "uploads"
         assert not [p for p in uploads.rglob("*") if p.is_file() and p.suffix in (".docx", ".part")]
+
+
+def test_a_text_file_full_of_html_is_served_as_a_download_never_as_a_page(world: World):
+    """A .txt may hold any text, markup included: it is stored, and served back as an
+    attachment that browsers must not sniff into HTML."""
+    route = next(r for r in ROUTES if r.endpoint == "deliverables.new")
+    url, data = valid_form(world, route)
+    response = post_file(world, route, url, data, "日志.txt", HTML)
+    assert response.status_code == 302, refusal_text(response)
+    deliverable = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    download = world.client("trainee").get(f"/deliverables/{deliverable}/file")
+    assert download.status_code == 200 and download.data == HTML
+    assert download.mimetype == "text/plain"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
