@@ -11,7 +11,8 @@ format) on a copy of the demo world, with the app's own loggers at DEBUG. Then, 
 - every visitor of the access matrix opens every GET sample of the matrix, then follows the
   same-host links of those pages one level (at most :data:`PER_ENDPOINT` per endpoint).
 
-Then gunicorn's whole output (error log, access log, app log), every URL requested, every
+Every answer carries the security headers (and ``no-store`` for a signed-in visitor). Then
+gunicorn's whole output (error log, access log, app log), every URL requested, every
 ``Location`` header and every href/src/action of every page are scanned for the phone and ID
 numbers of the demo workbook and of the forms (as substrings), and for anything shaped like a
 mobile number or a valid GB 11643 ID number: none may appear. Every page body (and every xlsx
@@ -40,6 +41,7 @@ from tests._demo import REVEAL_ROLES, ROLES, Template, World
 from tests.nominations._helpers import form_data, id_number, set_window
 from tests.security import _live
 from tests.test_access_matrix import ACCESS
+from tests.test_security_headers import EXPECTED, STRICT_REFERRER
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests._demo"]
@@ -87,6 +89,7 @@ class Seen:
     attrs: list[str] = field(default_factory=list)
     bodies: list[tuple[str, str, str]] = field(default_factory=list)  # (visitor, url, text)
     statuses: Counter[int] = field(default_factory=Counter)
+    headers: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
 
 
 def fetch(live: _live.Live, seen: Seen, visitor: str, cookie: str | None, url: str) -> list[str]:
@@ -99,6 +102,7 @@ def fetch(live: _live.Live, seen: Seen, visitor: str, cookie: str | None, url: s
         timeout=120,
     )
     seen.statuses[answer.status_code] += 1
+    seen.headers.append((visitor, url, answer.status_code, dict(answer.headers)))
     if "Location" in answer.headers:
         seen.locations.append(answer.headers["Location"])
     mime = answer.headers.get("Content-Type", "")
@@ -296,3 +300,24 @@ def test_logs_hold_no_one_time_link_secret(scan):
     assert [u for u in seen.urls if any(t in u for t in secrets)]  # they were requested
     assert [line for line in log.splitlines() if any(t in line for t in secrets)] == []
     assert "/auth/reset/" in log and "/nominations/invite/" in log
+
+
+def test_every_answer_of_the_live_server_carries_the_security_headers(scan):
+    """The crawl through gunicorn, as deployed: the headers of tests/test_security_headers.py on
+    every answer, and ``no-store`` on every answer to a signed-in visitor (static files aside)."""
+    _world, seen, _statuses, _log = scan
+    wrong = []
+    for visitor, url, status, headers in seen.headers:
+        got = {name: headers.get(name) for name in EXPECTED}
+        if got["Referrer-Policy"] in STRICT_REFERRER:
+            got["Referrer-Policy"] = EXPECTED["Referrer-Policy"]
+        if got != EXPECTED:
+            wrong.append((visitor, url, status, "headers"))
+        signed_in = visitor != "anonymous"
+        if (
+            signed_in
+            and not url.startswith("/static/")
+            and headers.get("Cache-Control") != "no-store"
+        ):
+            wrong.append((visitor, url, status, headers.get("Cache-Control")))
+    assert len(seen.headers) > 1000 and not wrong, wrong[:20]
