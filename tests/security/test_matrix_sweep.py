@@ -27,9 +27,9 @@ from flask.testing import FlaskClient
 
 from blueprints.nominations import invitations
 from mingxiao.auth import EXTENSION_KEY, _token_hash
-from tests._demo import DISTRICT, ROLE_EMAILS, ROLES, Template, World
+from tests._demo import DISTRICT, ROLE_EMAILS, ROLES, Template, World, is_login_redirect
 from tests.conftest import csrf_token
-from tests.nominations._helpers import form_data
+from tests.nominations._helpers import form_data, set_window
 from tests.security._sweep import Answer, Sweep, Visitor, matches, outcome_of, run_sweep
 from tests.test_access_matrix import ACCESS, REFUSED, row_id
 from tests.test_security_headers import EXPECTED, headers_of
@@ -301,3 +301,41 @@ def test_error_answers_outside_the_matrix_carry_the_headers(world: World, role: 
         assert headers_of(response) == EXPECTED, (role, code)
         if role != "anonymous":
             assert response.headers.get("Cache-Control") == "no-store", (role, code)
+
+
+def test_the_applicant_who_used_a_link_holds_nothing_of_the_nomination(world: World):
+    """After a successful 推荐表 through a link, the applicant's browser is still anonymous: the
+    nomination it created is behind the login, and the link is closed for it too."""
+    set_window(world)
+    client = world.app.test_client()
+    row, token = invitations.issue(
+        world.db,
+        world.app.extensions[EXTENSION_KEY],
+        cohort=world.samples.records["cohorts"]["admin"],
+        district=DISTRICT,
+        invitee_name="已提交者",
+        days=14,
+        created_by=ROLE_EMAILS["district"],
+    )
+    form = client.get(invite_url(token))
+    done = client.post(
+        invite_url(token), data={**applicant_form(world), "csrf_token": csrf_token(form.data)}
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)[:1000]
+    invitation = world.db.table(invitations.SHEET).get(row.id)
+    assert invitation is not None and invitation.get("nomination")
+    nid = str(invitation["nomination"])
+    before = world.fingerprint()
+    token_now = csrf_token(client.get(invite_url(token)).data)
+    answers = {
+        "detail": client.get(f"/nominations/{nid}"),
+        "edit": client.get(f"/nominations/{nid}/edit"),
+        "edit POST": client.post(
+            f"/nominations/{nid}/edit", data={"school": "改过", "csrf_token": token_now}
+        ),
+        "stamp": client.post(f"/nominations/{nid}/stamp", data={"csrf_token": token_now}),
+    }
+    assert {k: is_login_redirect(a) for k, a in answers.items()} == dict.fromkeys(answers, True)
+    again = client.get(invite_url(token))
+    assert again.status_code == 410 and CLOSED_TEXT["used"] in again.get_data(as_text=True)
+    assert world.fingerprint() == before
