@@ -318,7 +318,8 @@ class ClerkUser(_Clerk):
     """The workload mix: lists, details, saves and exports with a short think time.
 
     Each session starts with a tour of every kind of work (every list page, a detail page,
-    a new and an edited nomination, both exports), then picks work at random by weight.
+    a new and an edited nomination, both exports) without think time, then picks work at
+    random by weight.
     """
 
     wait_time = between(0.5, 1.5)
@@ -333,15 +334,17 @@ class ClerkUser(_Clerk):
 
     def on_start(self) -> None:
         super().on_start()
-        self.todo: list[Any] = [self.nominations_list]
-        self.todo += [lambda n=name: self.other_list(n) for name, _path in OTHER_LISTS]
-        self.todo += [self.detail, self.new_nomination, self.edit_nomination]
-        self.todo += [lambda: self.export("xlsx"), lambda: self.export("csv")]
+        # The tour, back to back (no think time inside on_start): every kind shows in a run.
+        self.nominations_list()
+        for name, _path in OTHER_LISTS:
+            self.other_list(name)
+        self.detail()
+        self.new_nomination()
+        self.edit_nomination()
+        self.export("xlsx")
+        self.export("csv")
 
     @task
     def work(self) -> None:
-        if self.todo:
-            self.todo.pop(0)()
-            return
         names, weights = zip(*self.MIX, strict=True)
         getattr(self, self.rng.choices(names, weights)[0])()
