@@ -198,12 +198,14 @@ class CohortFunding:
     spent: Decimal
     categories: list[BudgetBar]
     sources: list[BudgetBar]
-    scale: Decimal  # the largest budget or spent figure of the bars (the 100 % width)
 
-    def width(self, amount: Decimal) -> float:
-        if self.scale <= 0:
+    @staticmethod
+    def width(amount: Decimal, bars: list[BudgetBar]) -> float:
+        """``amount`` as a percentage of the largest figure among ``bars`` (their 100 %)."""
+        scale = max([b.budget for b in bars] + [b.spent for b in bars] + [Decimal(0)])
+        if scale <= 0:
             return 0.0
-        return float(min(max(amount * 100 / self.scale, Decimal(0)), Decimal(100)))
+        return float(min(max(amount * 100 / scale, Decimal(0)), Decimal(100)))
 
 
 def funding_rows(db: Any) -> list[CohortFunding]:
@@ -221,7 +223,6 @@ def funding_rows(db: Any) -> list[CohortFunding]:
         ]
         if by_source.get(""):
             sources.append(BudgetBar(_l("不分来源"), by_source[""], Decimal(0)))
-        bars = categories + sources
         out.append(
             CohortFunding(
                 cohort=cohort,
@@ -229,7 +230,6 @@ def funding_rows(db: Any) -> list[CohortFunding]:
                 spent=ledger.totals.total,
                 categories=categories,
                 sources=sources,
-                scale=max([b.budget for b in bars] + [b.spent for b in bars] + [Decimal(0)]),
             )
         )
     return out
