@@ -35,6 +35,19 @@ ACTIVE_RESEARCH = ("已立项", "研究中", "已结题")  # approved and not st
 AWARD, PUBLICATION = "获奖", "发表"
 MANUAL_REASON_MIN = 4  # a reason for a typed 字数 is a sentence, not "无"
 MAX_MANUAL_CHARS = 5_000_000
+# 培养状态 after which the trainee's own training record is archived: the plan, deliverables,
+# research, talks and pairings become read-only for them (they feed the 结业 checklist, and an
+# edit after 结业 would e.g. withdraw the plan's sign-off). Admins still correct in the sheet.
+CLOSED_STATUSES = frozenset({"结业"})
+CLOSED_PROBLEM: Problem = (
+    N_("已结业：培养档案已归档，学员本人不能再修改；如需更正，请联系管理员。"),
+    {},
+)
+
+
+def record_closed(trainee: Mapping[str, Any] | None) -> bool:
+    """True once the trainee (a trainees row) has 结业: their own records are read-only."""
+    return trainee is not None and str(trainee.get("status") or "") in CLOSED_STATUSES
 
 
 # --------------------------------------------------------------------------- thresholds

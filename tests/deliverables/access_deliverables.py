@@ -8,6 +8,7 @@ Three owners per record-level route:
   the expert and the (other) trainee get 404;
 - ``district``: a record of a 上城区 trainee made here, assigned to no demo mentor: admins and
   the 上城区 account read it; 西湖区, both mentors, the expert and the (other) trainee get 404.
+The demo trainee is put back to 在训 here (a graduate's own records are read-only).
 Write routes of the trainee use ``trainee`` (own record) and ``other`` (the 上城区 trainee's
 record: the trainee account gets 404 like everyone else). Reviews and sign-offs are the
 assigned mentor's alone; district staff and admins read only.
@@ -81,6 +82,11 @@ def prepare(app: Any, db: Any, samples: Samples) -> None:
     """Two trainees made here (one of the first mentor's today, one of 上城区 with no mentor),
     and per owner a pending and a returned deliverable, a research project and a plan."""
     own = samples.records["trainees"]["trainee"]
+    # The demo trainee login belongs to a graduate (结业), whose own records are read-only
+    # (rules.CLOSED_STATUSES). The matrix is about who may reach the trainee's write routes,
+    # so this world puts that trainee back in training; the read-only state after 结业 has its
+    # own tests (test_views.py).
+    db.table("trainees").update(own, {"status": "在训"}, user=ADMIN)
     own_row = db.table("trainees").get(own)
     assert own_row.get("district") not in (DISTRICT, DISTRICT2), own_row.get("district")
     users = {r["email"]: r for r in db.table("users").all()}

@@ -316,3 +316,68 @@ def test_checklist_lines_for_a_complete_and_an_incomplete_trainee(world: World):
     assert keys[5:] == ["research", "presentations", "plan"]
     assert [line.key for line in complete if not line.met] == []
     assert [line.key for line in incomplete if line.met] == []
+
+
+# -- after 结业 --------------------------------------------------------------------------------
+
+ARCHIVED = "已结业：培养档案已归档，学员本人不能再修改；如需更正，请联系管理员。"
+
+
+def test_after_graduation_the_trainee_can_no_longer_change_what_feeds_the_checklist(
+    world: World,
+):
+    """Regression: a 结业 trainee could still edit the plan, which withdrew the mentor's
+    sign-off and turned the 一人一方案 line of their checklist back to 未达到."""
+    trainee_id = own_trainee(world)
+    plans = world.db.table("development_plans")
+    plan = plans.where(trainee=trainee_id)[0]
+    assert plan["mentor_signoff"] is True
+    world.db.table("trainees").update(trainee_id, {"status": "结业"}, user=ROLE_EMAILS["admin"])
+    client = world.client("trainee")
+
+    html = client.get(f"/deliverables/plan/{trainee_id}").get_data(as_text=True)
+    assert ARCHIVED in html and f"/deliverables/plan/{trainee_id}/edit" not in html
+    assert plan["goals"] in html  # still readable
+    edit = client.get(f"/deliverables/plan/{trainee_id}/edit", follow_redirects=True)
+    assert ARCHIVED in edit.get_data(as_text=True) and 'name="goals"' not in edit.get_data(
+        as_text=True
+    )
+    token = csrf_token(client.get(f"/deliverables/plan/{trainee_id}").data)
+    refused = client.post(
+        f"/deliverables/plan/{trainee_id}/edit",
+        data={"goals": "结业后改的目标", "milestones": "", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert ARCHIVED in refused.get_data(as_text=True)
+    after = plans.get(plan.id)
+    assert after["goals"] == plan["goals"] and after["mentor_signoff"] is True
+
+    # the other records the checklist reads: deliverables, research, forum talks
+    page = client.get("/deliverables/").get_data(as_text=True)
+    assert ARCHIVED in page and "/deliverables/new" not in page
+    before = len(deliverables_of(world, trainee_id))
+    response = client.post(
+        "/deliverables/new",
+        data={"kind": "研修报告", "title": "结业后补交", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert ARCHIVED in response.get_data(as_text=True)
+    assert len(deliverables_of(world, trainee_id)) == before
+    talks = world.db.table("presentations")
+    count = len(talks.where(trainee=trainee_id))
+    response = client.post(
+        "/deliverables/presentations/new",
+        data={"forum": "结业后的论坛", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert ARCHIVED in response.get_data(as_text=True)
+    assert len(talks.where(trainee=trainee_id)) == count
+    html = client.get(f"/deliverables/achievements/{trainee_id}").get_data(as_text=True)
+    assert ARCHIVED in html and "/edit" not in html and "/new" not in html
+
+    with world.app.test_request_context():  # the checklist line stays 达到
+        from blueprints.completion import assessment
+
+        trainee = world.db.table("trainees").get(trainee_id)
+        [line] = [x for x in assessment.checklist(world.db, trainee).lines if x.key == "plan"]
+    assert line.met is True

@@ -26,8 +26,10 @@ from .common import (
     RecordData,
     attach_error,
     choices_for,
+    closed,
     parked,
     record_or_404,
+    refuse_closed,
     requirements,
     text,
     trainee_or_404,
@@ -53,6 +55,7 @@ def achievements(trainee_id: str) -> str:
     """One trainee's research projects, forum talks and pairings, with the checks."""
     trainee = trainee_or_404(trainee_id, "achievements.view")
     reqs = requirements()
+    archived = closed(trainee.id)
     projects = _rows("research_projects", trainee.id)
     talks = _rows("presentations", trainee.id)
     return render_template(
@@ -67,7 +70,8 @@ def achievements(trainee_id: str) -> str:
         project_ok=lambda p: rules.research_project_ok(p, reqs.research_min_level),
         outcome_ok=lambda p: rules.research_outcome_ok(p, reqs.research_min_level),
         talk_ok=lambda t: rules.is_city_or_above(t.get("level"), reqs.presentations_min_level),
-        can_edit=authorize(current_user, "achievements.edit", trainee),
+        can_edit=not archived and authorize(current_user, "achievements.edit", trainee),
+        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
         schemas={s: get_db().schemas[s] for s in SHEETS},
         titles=TITLES,
     )
@@ -79,6 +83,10 @@ def _save(sheet: str, rec: Record | None) -> Any:
     keys = SHEET_FIELDS[sheet]
     form = schema_form(schema, keys, choices_for, obj=RecordData(rec))
     trainee_id = str(rec.get("trainee")) if rec is not None else str(current_user.trainee_id)
+    back = url_for("deliverables.achievements", trainee_id=trainee_id)
+    refused = refuse_closed(trainee_id, back)
+    if refused is not None:  # after 结业: read-only for the trainee (GET and POST)
+        return refused
     if form.validate_on_submit():
         values = {}
         for k in keys:
@@ -99,7 +107,7 @@ def _save(sheet: str, rec: Record | None) -> Any:
                 attach_error(form, key if key in form else keys[0], text(problem))
         else:
             flash(_("已保存。"), "success")
-            return redirect(url_for("deliverables.achievements", trainee_id=trainee_id))
+            return redirect(back)
     return render_template(
         "deliverables/record_form.html",
         form=form,

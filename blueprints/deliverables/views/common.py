@@ -13,7 +13,7 @@ from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
 from mingxiao.sheetdb import Record
 
-from ..rules import Problem, Requirements, load_requirements
+from ..rules import CLOSED_PROBLEM, Problem, Requirements, load_requirements, record_closed
 
 EXT_REQUIREMENTS = "deliverables.requirements"
 
@@ -49,6 +49,19 @@ def record_or_404(sheet: str, record_id: str, action: str) -> Record:
 
 def trainee_or_404(trainee_id: str, action: str) -> Record:
     return record_or_404("trainees", trainee_id, action)
+
+
+def closed(trainee_id: Any) -> bool:
+    """The trainee has 结业: their own plan, deliverables and achievements are read-only."""
+    return record_closed(get_db().table("trainees").get(str(trainee_id or "")))
+
+
+def refuse_closed(trainee_id: Any, back: str) -> Any | None:
+    """After 结业, a trainee's write is refused with the reason (a redirect to ``back``)."""
+    if not closed(trainee_id):
+        return None
+    flash(text(CLOSED_PROBLEM), "error")
+    return redirect(back)
 
 
 def visible_trainees(action: str) -> list[Record]:

@@ -1,7 +1,7 @@
 """一人一方案: one development plan per trainee, the mentor's sign-off.
 
 The trainee writes goals, milestones, progress notes and, at the end, a self-assessment; an
-assigned mentor signs the plan off. Changing the goals or milestones of a signed-off plan
+assigned mentor signs the plan off. After 结业 the plan is read-only for the trainee. Changing the goals or milestones of a signed-off plan
 withdraws the sign-off (the mentor confirms the changed plan again); progress notes and the
 self-assessment can be written at any time without touching the sign-off.
 """
@@ -22,7 +22,16 @@ from mingxiao.sheetdb import Record, ValidationError
 from .. import rules
 from ..blueprint import bp
 from ..forms import PLAN_FIELDS, SignoffForm
-from .common import RecordData, attach_error, choices_for, parked, text, trainee_or_404
+from .common import (
+    RecordData,
+    attach_error,
+    choices_for,
+    closed,
+    parked,
+    refuse_closed,
+    text,
+    trainee_or_404,
+)
 
 SHEET = "development_plans"
 
@@ -39,6 +48,7 @@ def plan(trainee_id: str) -> str:
     """The plan of one trainee, with its sign-off."""
     trainee = trainee_or_404(trainee_id, "plans.view")
     current = plan_of(trainee.id)
+    archived = closed(trainee.id)
     return render_template(
         "deliverables/plan.html",
         trainee=trainee,
@@ -46,7 +56,8 @@ def plan(trainee_id: str) -> str:
         requirement=rules.plan_requirement(current),
         schema=get_db().schemas[SHEET],
         fields=PLAN_FIELDS,
-        can_edit=authorize(current_user, "plans.edit", trainee),
+        can_edit=not archived and authorize(current_user, "plans.edit", trainee),
+        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
         can_signoff=current is not None
         and current.get("mentor_signoff") is not True
         and authorize(current_user, "plans.signoff", trainee),
@@ -59,6 +70,9 @@ def plan(trainee_id: str) -> str:
 def plan_edit(trainee_id: str) -> Any:
     """The trainee writes (or first creates) their plan."""
     trainee = trainee_or_404(trainee_id, "plans.edit")
+    refused = refuse_closed(trainee.id, url_for("deliverables.plan", trainee_id=trainee.id))
+    if refused is not None:  # after 结业 the plan is read-only (GET and POST)
+        return refused
     db = get_db()
     schema = db.schemas[SHEET]
     current = plan_of(trainee.id)

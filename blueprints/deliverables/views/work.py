@@ -36,6 +36,7 @@ from .common import (
     attach_error,
     parked,
     record_or_404,
+    refuse_closed,
     requirements,
     text,
     trainee_or_404,
@@ -136,13 +137,15 @@ def _trainee_page(trainee: Record, *, own: bool) -> str:
     order = {rule.kind: i for i, rule in enumerate(requirements().kinds)}
     latest.sort(key=lambda r: (order.get(str(r.get("kind")), 99), str(r.get("title"))))
     versions = {r.get("id"): len(rules.versions_of(rows, r)) for r in latest}
+    archived = rules.record_closed(trainee)
     return render_template(
         "deliverables/trainee.html",
         trainee=trainee,
         progress=rules.deliverable_requirements(requirements(), rows),
         latest=latest,
         versions=versions,
-        own=own,
+        own=own and not archived,
+        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
     )
 
 
@@ -214,6 +217,9 @@ def _flash_saved(rec: Record, rule: rules.KindRule | None) -> None:
 def new() -> Any:
     """A trainee uploads a new deliverable."""
     require("deliverables.submit")
+    refused = refuse_closed(current_user.trainee_id, url_for("deliverables.index"))
+    if refused is not None:
+        return refused
     reqs = requirements()
     form = upload_form([r.kind for r in reqs.kinds])
     if request.method == "GET" and request.args.get("kind") in {r.kind for r in reqs.kinds}:
@@ -277,8 +283,10 @@ def detail(deliverable_id: str) -> str:
         and rec.get("review_status") == rules.PENDING
         and authorize(current_user, "deliverables.review", rec)
     )
-    can_resubmit = rules.resubmit_problem(rows, rec) is None and authorize(
-        current_user, "deliverables.submit", rec
+    can_resubmit = (
+        rules.resubmit_problem(rows, rec) is None
+        and authorize(current_user, "deliverables.submit", rec)
+        and not rules.record_closed(trainee)
     )
     return render_template(
         "deliverables/detail.html",
@@ -361,6 +369,10 @@ def _notify_returned(rec: Record, comment: str) -> None:
 def resubmit(deliverable_id: str) -> Any:
     """The trainee uploads a new version of a returned deliverable (a new row, version + 1)."""
     rec = record_or_404(SHEET, deliverable_id, "deliverables.submit")
+    back = url_for("deliverables.detail", deliverable_id=rec.id)
+    refused = refuse_closed(rec.get("trainee"), back)
+    if refused is not None:
+        return refused
     rows = _rows_of(str(rec.get("trainee")))
     problem = rules.resubmit_problem(rows, rec)
     if problem is not None:
