@@ -336,6 +336,30 @@ def run_phase(
     ]
 
 
+def drain(base_url: str, limit: float = 180.0) -> dict[str, Any]:
+    """Wait until every acknowledged save is in the workbook (``/healthz`` pending 0), bounded."""
+    t0 = time.monotonic()
+    first: dict[str, Any] | None = None
+    last: dict[str, Any] = {}
+    while time.monotonic() - t0 < limit:
+        try:
+            last = requests.get(base_url + "/healthz", timeout=60).json()
+        except (requests.RequestException, ValueError) as exc:
+            last = {"error": str(exc)}
+        first = first or last
+        if last.get("pending") == 0:
+            break
+        time.sleep(1.0)
+    return {
+        "pending_after_phases": (first or {}).get("pending"),
+        "pending_left": last.get("pending"),
+        "seconds": round(time.monotonic() - t0, 1),
+        "parked": last.get("parked"),
+        "problems": last.get("problems"),
+        "status": last.get("status"),
+    }
+
+
 def pct(xs: list[float], q: float) -> float:
     """The q-quantile by linear interpolation (statistics.quantiles' inclusive method)."""
     if not xs:
@@ -460,6 +484,13 @@ def run_backend(
                     f"[{backend}] {phase}: {sum(k['n'] for k in phases[phase]['kinds'].values())} requests",
                     flush=True,
                 )
+            t0 = time.time()
+            result["drain"] = drain(url)
+            if google:
+                result["drain"]["google_writes"] = sum(
+                    1 for c in fake.calls if c.kind == "write" and c.at >= t0
+                )
+            print(f"[{backend}] after the phases: {result['drain']}", flush=True)
             result["worker_rss_mb"] = worker_rss_mb(url)
             log_text = gunicorn_log(url)
             result["server_log"] = log_figures(log_text)
@@ -580,6 +611,11 @@ def report(results: list[dict[str, Any]]) -> str:
             r = t["p95_over_p50"]
             rows.append([res["backend"], "p95 ÷ p50 (mix, worst kind)", f"{r['value']:.1f}× ({r['worst_kind']})", "≤ 5×",
                          "PASS" if r["pass"] else "FAIL " + ", ".join(r["failing"])])  # fmt: skip
+        d = res.get("drain")
+        if d:
+            rows.append([res["backend"], "saves in the workbook after (diagnostic)",
+                         f"pending {d['pending_after_phases']} → {d['pending_left']} in {d['seconds']} s", "0",
+                         "ok" if d["pending_left"] == 0 else "NOT DRAINED"])  # fmt: skip
     parts.append(table("targets", ["backend", "target", "figure", "goal", "result"], rows))
     return "\n".join(parts)
 
@@ -632,6 +668,9 @@ def main() -> None:
     text = head + "\n" + report(data["results"])
     for res in data["results"]:
         text += f"\n[{res['backend']}] warm-up {res['warmup']}; worker RSS {res.get('worker_rss_mb')} MB; server log {res.get('server_log')}"
+        text += (
+            f"\n[{res['backend']}] saves reaching the workbook after the phases: {res.get('drain')}"
+        )
         if "google_calls_total" in res:
             text += f"; Google calls {res['google_calls_total']} (quota {QUOTA}/min each)"
     print(text)
