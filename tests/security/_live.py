@@ -8,7 +8,6 @@ gunicorn's whole output — error log, access log, app log — readable while it
 connected: a sync worker serves one connection at a time, so N held connections sit in N
 different workers. :func:`every_worker` repeats that until every worker has answered, which is
 how a test shows that a worker that did not serve the logout refuses the old cookie too.
-PYTHONDONTWRITEBYTECODE-safe; PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ share one sweep that records every answer once:
 
 - every GET row for every visitor, on one world (a GET changes nothing: checked);
 - the POST rows each visitor is refused, on one world (nothing may change: checked);
-- the POST rows each visitor is let through, each by a new client, on a fresh world whenever
-  sessions or one-time links moved.
+- the POST rows each visitor is let through, each by a new client, the credential store put
+  back whenever one moved sessions or one-time links (a logout, a password change, a reset).
 
 A visitor is a function ``world → client``: a role's signed-in client, or a client that opened
 an invitation link first. Its expected outcomes are the matrix column it ``acts_as``.
-PYTEST_DONT_REWRITE
 """
 
 from __future__ import annotations
@@ -221,7 +220,8 @@ def run_sweep(template: Template, folder: Path, visitors: list[Visitor]) -> Swee
             sweep.changed_by_refused_post.append("the refused POSTs of the sweep")
 
         # Allowed POSTs: each by a new client of the visitor (a login or logout must not carry
-        # over), on a fresh world whenever sessions or one-time links moved. Other changes (a
+        # over), the credential store put back whenever sessions or one-time links moved
+        # (the next visitors' cookies and the reset link must work again). Other changes (a
         # stamped record) stay: these answers are read for their headers and, for the link
         # holders, whose allowed POSTs are the public forms, for their status.
         world = worlds.fresh()

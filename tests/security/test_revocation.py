@@ -26,7 +26,7 @@ from tests.test_access_matrix import ACCESS, LOGIN, REFUSED, row_id
 
 pytest_plugins = ["tests._demo"]
 
-SIGNED_IN = [r for r in ROLE_EMAILS]
+SIGNED_IN = list(ROLE_EMAILS)
 
 
 def protected_rows(role: str, method: str | None = None) -> list[tuple[str, str, str]]:
