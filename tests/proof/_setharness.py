@@ -437,6 +437,27 @@ class Background:
             raise self.error
 
 
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def busy_worker(base_url: str, rng: random.Random, *, min_age: float = 3.0) -> int | None:
+    """A booted worker whose main thread (the one serving requests) is running right now."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    busy = []
+    for pid in gunicorn_workers(base_url):
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        age = uptime - int(fields[19]) / ticks  # field 22 of stat: start time in clock ticks
+        if fields[0] == "R" and age >= min_age:
+            busy.append(pid)
+    return rng.choice(busy) if busy else None
+
+
 def worker_killer(
     base_url: str,
     kills: list[int],
@@ -445,21 +466,24 @@ def worker_killer(
     pause: tuple[float, float] = (2.0, 4.0),
     most: int = 12,
 ) -> Callable[[threading.Event], None]:
-    """kill -9 a random gunicorn worker every ``pause`` seconds, ``most`` times in all
-    (gunicorn's master starts a new one each time)."""
+    """kill -9 a busy gunicorn worker (one in the middle of a request) every ``pause``
+    seconds, ``most`` times in all; gunicorn's master starts a new one each time."""
     rng = random.Random(seed)
 
     def run(stop: threading.Event) -> None:
         while len(kills) < most and not stop.wait(rng.uniform(*pause)):
-            workers = gunicorn_workers(base_url)
-            if not workers:
-                continue
-            pid = rng.choice(workers)
-            try:
-                os.kill(pid, signal.SIGKILL)
-                kills.append(pid)
-            except ProcessLookupError:
-                pass
+            deadline = time.monotonic() + 5
+            while not stop.is_set() and time.monotonic() < deadline:
+                pid = busy_worker(base_url, rng)
+                if pid is None:
+                    time.sleep(0.005)
+                    continue
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+                except ProcessLookupError:
+                    continue
+                break
 
     return run
 

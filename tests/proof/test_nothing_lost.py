@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import re
 import shutil
 import sqlite3
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ import pytest
 
 from mingxiao.sheetdb.fake_google import FakeGoogle
 
-from . import _enospc
+from . import _enospc, _killpoints
 from . import _setharness as h
 
 pytestmark = pytest.mark.slow
@@ -131,26 +133,53 @@ def test_a_baseline_every_acknowledged_save_lands_once(template, tmp_path: Path)
 # --------------------------------------------------------------------------- b. kill -9
 
 
+KILL_POINTS = ("before",) * 4 + ("after",) * 4 + ("flush",) * 4
+
+
 def test_b_kill_9_of_random_workers_loses_and_duplicates_nothing(template, tmp_path: Path) -> None:
     instance = _instance(template, tmp_path / "instance")
     config = h.site_config(instance)
+    kill_dir = tmp_path / "kill-tokens"
+    kill_dir.mkdir()
     kills: list[int] = []
-    with h.serve(config) as url:
-        with h.Background(h.worker_killer(url, kills)):
+
+    def plant(stop: threading.Event) -> None:
+        """Tokens for the kill points of tests/proof/_killpoints.py, one every 1.5–3.5 s."""
+        rng = random.Random(9)
+        points = list(KILL_POINTS)
+        rng.shuffle(points)
+        for i, point in enumerate(points):
+            if stop.wait(rng.uniform(1.5, 3.5)):
+                return
+            (kill_dir / f"{point}-{i}").touch()
+
+    server = {
+        "env": {_killpoints.DIR_ENV: str(kill_dir)},
+        "extra_args": ("-c", "python:tests.proof._killpoints"),
+    }
+    with h.serve(config, **server) as url:
+        with h.Background(plant), h.Background(h.worker_killer(url, kills, most=6)):
             result = h.run_clients(url, template[1], recheck=True)
         time.sleep(3)  # let gunicorn replace the last killed worker
         drained = wait_drained(instance)
-    assert len(kills) >= 5, kills  # the fault really happened, repeatedly
+    left = Counter(name.split("-")[0] for name in os.listdir(kill_dir))
+    hit = {p: KILL_POINTS.count(p) - left[p] for p in sorted(set(KILL_POINTS))}
     resubmitted = sum(1 for o in result.outcomes if o.attempts > 1)
+    observed = len(result.tags("observed"))
+    # The faults really happened: saves killed before and after the journal, workbook saves
+    # killed before the journal knew, and random kills from outside on top.
+    assert all(hit.values()), hit
+    assert resubmitted > 0 and observed > 0, (resubmitted, observed)
+    assert len(kills) >= 3, kills
     verdict = finish(
         "b kill -9",
         config,
         instance,
         result,
-        notes=f"workers killed: {len(kills)}, resubmitted after a cut: {resubmitted}, "
-        f"observed after a cut: {len(result.tags('observed'))}, flusher drained: {drained}",
+        notes=f"workers killed: {sum(hit.values()) + len(kills)} (at a kill point {hit}, at "
+        f"random {len(kills)}), answers lost then resubmitted: {resubmitted}, "
+        f"answers lost but the save seen on the list: {observed}, flusher drained: {drained}",
     )
-    # Most saves still get their answer: the proof is not vacuous.
     assert verdict.acknowledged >= 0.9 * verdict.submitted
 
 
