@@ -4,6 +4,7 @@ cycle with every version kept, plans with sign-off, research checks, widgets and
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,40 @@ def test_after_graduation_the_trainee_can_no_longer_change_what_feeds_the_checkl
         trainee = world.db.table("trainees").get(trainee_id)
         [line] = [x for x in assessment.checklist(world.db, trainee).lines if x.key == "plan"]
     assert line.met is True
+
+
+def _field_error(html: str, field_id: str) -> str:
+    """The error shown under the form field ``field_id`` ("" if none)."""
+    marker = f'<p class="field__error" id="{field_id}-error">'
+    return html.split(marker, 1)[1].split("</p>", 1)[0] if marker in html else ""
+
+
+def test_a_return_without_a_comment_shows_the_form_again_with_the_inputs_kept(world: World):
+    """Regression: the page redirected, losing the mentor's choice and typed text."""
+    rid = world.samples.extra["deliverables"]["pending:mentor"]
+    mentor = world.client("mentor")
+
+    response = review(mentor, rid, review_status="已退回", review_comment="  ")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert _field_error(html, "review_comment") == "退回时请写明需要修改的地方。"
+    assert re.search(
+        r'<input[^>]*checked[^>]*value="已退回"|<input[^>]*value="已退回"[^>]*checked', html
+    )
+
+    typed = "请补充第三部分的案例。"
+    response = review(mentor, rid, review_comment=typed)  # no decision chosen
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and _field_error(html, "review_status")
+    assert typed in html.split('id="review_comment"', 1)[1].split("</textarea>", 1)[0]
+
+    long_text = "意见" * 1001  # longer than the 2,000 characters a comment may have
+    response = review(mentor, rid, review_status="已退回", review_comment=long_text)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and _field_error(html, "review_comment")
+    assert long_text in html
+    assert world.db.table("deliverables").get(rid)["review_status"] == "待审阅"
+
+    response = review(mentor, rid, review_status="已退回", review_comment=typed)
+    assert response.status_code == 302
+    assert world.db.table("deliverables").get(rid)["review_comment"] == typed

@@ -274,6 +274,11 @@ def _insert(form: Any, stored: uploads.StoredFile, values: dict[str, Any]) -> Re
 def detail(deliverable_id: str) -> str:
     """One deliverable: its 字数 against the threshold, every version, the review."""
     rec = record_or_404(SHEET, deliverable_id, "deliverables.view")
+    return _detail_page(rec)
+
+
+def _detail_page(rec: Record, form: ReviewForm | None = None) -> str:
+    """The page of ``rec``; ``form`` is a review form coming back with its errors."""
     rows = _rows_of(str(rec.get("trainee")))
     versions = rules.versions_of(rows, rec)
     latest = rules.is_latest(rows, rec)
@@ -297,7 +302,7 @@ def detail(deliverable_id: str) -> str:
         rule=requirements().rule(str(rec.get("kind"))),
         can_review=can_review,
         can_resubmit=can_resubmit,
-        form=ReviewForm() if can_review else None,
+        form=(form or ReviewForm()) if can_review else None,
         schema=get_db().schemas[SHEET],
     )
 
@@ -305,19 +310,30 @@ def detail(deliverable_id: str) -> str:
 @bp.post("/<deliverable_id>/review")
 @login_required
 def review(deliverable_id: str) -> Any:
-    """The mentor passes a deliverable, or returns it with comments."""
+    """The mentor passes a deliverable, or returns it with comments.
+
+    A decision the form cannot take (none chosen, a return without a comment, a comment too
+    long) shows the page again with the error at the field and the mentor's choice and text
+    kept; a stale form or an already reviewed version goes back to the page with a message."""
     rec = record_or_404(SHEET, deliverable_id, "deliverables.review")
     back = redirect(url_for("deliverables.detail", deliverable_id=rec.id))
     form = ReviewForm()
     if not form.validate_on_submit():
-        flash(_("表单已过期或内容有误，请重新审阅。"), "error")
-        return back
+        if form.csrf_token.errors:
+            flash(_("表单已过期或内容有误，请重新审阅。"), "error")
+            return back
+        return _detail_page(rec, form)
     decision = form.review_status.data or ""
     comment = (form.review_comment.data or "").strip()
-    problem = rules.review_problem(_rows_of(str(rec.get("trainee"))), rec, decision, comment)
+    rows = _rows_of(str(rec.get("trainee")))
+    problem = rules.review_problem(rows, rec, decision, comment)
     if problem is not None:
-        flash(text(problem), "error")
-        return back
+        if not rules.is_latest(rows, rec) or rec.get("review_status") != rules.PENDING:
+            flash(text(problem), "error")  # nothing to review here any more
+            return back
+        chosen = decision in (rules.PASSED, rules.RETURNED)
+        attach_error(form, "review_comment" if chosen else "review_status", text(problem))
+        return _detail_page(rec, form)
     db = get_db()
     result = db.table(SHEET).update(
         rec.id,
