@@ -67,9 +67,7 @@ class Mailbox:
         raw = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         with self._lock:
-            self.messages.append(
-                Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed)
-            )
+            self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
 
     def to(self, address: str) -> list[Received]:
