@@ -81,10 +81,10 @@ def _hours(trainee: Record) -> list[Line]:
     th = curriculum.trainee_hours(trainee)
     absence, ledger = th.absence, th.ledger
     params = {
-        "done": rules.dec(ledger.done) + rules.dec(ledger.other_done),
-        "required": rules.dec(ledger.required),
-        "absent": rules.dec(absence.counted),
-        "allowance": rules.dec(absence.allowance),
+        "done": rules.hours_text(rules.dec(ledger.done) + rules.dec(ledger.other_done)),
+        "required": rules.hours_text(ledger.required),
+        "absent": rules.hours_text(absence.counted),
+        "allowance": rules.hours_text(absence.allowance),
     }
     if absence.candidate:
         return [

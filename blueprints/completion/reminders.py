@@ -151,8 +151,9 @@ def absence_reminders(db: Any, today: dt.date) -> list[Reminder]:
             continue
         level = str(absence.level)
         body = (
-            f"{t.get('name') or t.id} 累计缺勤 {rules.dec(absence.counted)} 学时，"
-            f"允许缺勤 {rules.dec(absence.allowance)} 学时（总学时的五分之一），剩余 {rules.dec(absence.remaining)} 学时。"
+            f"{t.get('name') or t.id} 累计缺勤 {rules.hours_text(absence.counted)} 学时，"
+            f"允许缺勤 {rules.hours_text(absence.allowance)} 学时（总学时的五分之一），"
+            f"剩余 {rules.hours_text(absence.remaining)} 学时。"
         )
         targets: list[tuple[str | None, str | None]] = [(None, "admin")]
         targets += [(e, None) for e in emails.get(t.id, [])]

@@ -73,6 +73,12 @@ def dec(value: Any) -> Decimal:
     return out if out.is_finite() else Decimal(0)
 
 
+def hours_text(value: Any) -> str:
+    """Hours as a person writes them: ``270`` not ``270.0``, ``7.5`` stays ``7.5``."""
+    text = format(dec(value).normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
 def positive_setting(config: Mapping[str, Any], key: str) -> Decimal:
     """``config[key]`` (default from :data:`CONFIG_DEFAULTS`) as a positive Decimal."""
     raw = config.get(key, CONFIG_DEFAULTS[key])

@@ -130,3 +130,17 @@ def test_batch_graduation_with_nobody_ready_is_disabled_and_refused(world: World
     _decide(world, t.id, "合格")  # one passes: the button counts them and can be pressed
     form = _graduate_button(world, cohort)
     assert "（1 人）" in form and "disabled" not in form
+
+
+def test_the_hours_line_shows_whole_hours_without_point_zero(world: World):
+    """Regression: the checklist read “已完成 253.0 / 270 学时；累计缺勤 17.0 学时”."""
+    import re
+
+    trainee = demo_trainee(world)
+    [line] = [x for x in checklist(world, trainee).lines if x.key == "hours"]
+    params = line.reason[1]
+    assert params["done"] and not any(str(v).endswith(".0") for v in params.values()), params
+    html = world.client("admin").get(f"/completion/assessment/{trainee.id}")
+    text = re.sub(r"<[^>]+>", " ", html.get_data(as_text=True))
+    assert f"已完成 {params['done']} / {params['required']} 学时" in text
+    assert not re.search(r"\d\.0 ", text), re.findall(r".{20}\d\.0 .{10}", text)

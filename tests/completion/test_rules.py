@@ -174,3 +174,23 @@ def test_mentor_fees_are_guidance_hours_of_the_cohort_times_the_rate():
     assert [(f.mentor_name, f.hours, f.amount, f.outstanding) for f in fees] == [
         ("王导师", Decimal("3.5"), Decimal("1050.00"), Decimal("600.00"))
     ]
+
+
+# -- hours as text ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (270.0, "270"),
+        (Decimal("270.0"), "270"),
+        (100, "100"),  # not 1E+2
+        (Decimal("7.50"), "7.5"),
+        (7.5, "7.5"),
+        ("12.25", "12.25"),
+        (0.0, "0"),
+        (None, "0"),
+    ],
+)
+def test_hours_read_as_written_without_a_trailing_point_zero(value, text):
+    assert rules.hours_text(value) == text
