@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,89 @@ def test_grid_parks_a_cell_changed_in_the_sheet_since_the_grid_was_shown(world: 
     }
     admin.post(url, data=form)
     assert [c.record_id for c in world.db.conflicts()][-1] == row.id
+
+
+class _GridForm(HTMLParser):
+    """What a browser submits for the grid as shown: checked radios, selected options, hidden
+    inputs and text inputs (a select with nothing marked selected submits its first option)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.selects: dict[str, list[tuple[str, bool]]] = {}
+        self._select: str | None = None
+        self.feed(html.split('id="attendance-grid"', 1)[1].split("</form>", 1)[0])
+        for name, options in self.selects.items():
+            chosen = [v for v, selected in options if selected] or [options[0][0]]
+            self.values[name] = chosen[-1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and a.get("name"):
+            if a.get("type") != "radio" or "checked" in a:
+                self.values[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a["name"]
+            self.selects[self._select] = []
+        elif tag == "option" and self._select:
+            self.selects[self._select].append((a.get("value", ""), "selected" in a))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def test_unrecorded_trainees_show_as_not_recorded_and_saving_one_row_saves_one(
+    world: World,
+) -> None:
+    """Regression: unrecorded trainees defaulted to 出勤, so changing one row of the grid saved
+    every unrecorded trainee too; and every row's 请假审批 showed 已批准."""
+    session = _held_session(world)
+    table = world.db.table("attendance")
+    trainees = world.db.table("trainees").where(cohort=session["cohort"], status="在训")[:3]
+    for t in trainees:  # three trainees without a row for this session
+        for r in table.where(session=session.id, trainee=t.id):
+            table.void(r.id, user="test", reason="重新登记")
+    admin = world.client("admin")
+    url = _url(world, "curriculum.attendance", session_id=session.id)
+    page = admin.get(url)
+    shown = _GridForm(page.text)
+    for t in trainees:
+        assert shown.values[f"status-{t.id}"] == "", t.id  # 未登记 is the checked choice
+    assert "未登记" in page.text and "不登记" not in page.text
+    leave_rows = {
+        r["trainee"]
+        for r in rules.latest_rows(table.where(session=session.id)).values()
+        if r.get("leave_status")
+    }
+    for name, value in shown.values.items():
+        if name.startswith("leave-") and name[len("leave-") :] not in leave_rows:
+            assert value == "", name  # no 已批准 where there is no leave
+
+    before = len(world.db.pending())
+    first = trainees[0].id
+    form = {**shown.values, f"status-{first}": "缺勤"}
+    done = admin.post(url, data=form, follow_redirects=True)
+    assert "已保存 1 名学员的考勤" in done.text
+    assert len(world.db.pending()) == before + 1
+    assert [r["status"] for r in table.where(session=session.id, trainee=first)] == ["缺勤"]
+    for t in trainees[1:]:
+        assert table.where(session=session.id, trainee=t.id) == [], t.id
+
+    # the second button records the trainees still 未登记 as 出勤, and nobody else changes
+    recorded = {r["trainee"] for r in table.where(session=session.id)}
+    unrecorded = [
+        t.id
+        for t in world.db.table("trainees").where(cohort=session["cohort"])
+        if t.id not in recorded and t["status"] != "淘汰"
+    ]
+    assert {t.id for t in trainees[1:]} <= set(unrecorded)
+    shown = _GridForm(admin.get(url).text)
+    done = admin.post(url, data={**shown.values, "fill_present": "1"}, follow_redirects=True)
+    assert f"已保存 {len(unrecorded)} 名学员的考勤" in done.text
+    for t in trainees[1:]:
+        assert [r["status"] for r in table.where(session=session.id, trainee=t.id)] == ["出勤"]
+    assert [r["status"] for r in table.where(session=session.id, trainee=first)] == ["缺勤"]
 
 
 # --------------------------------------------------------------------------- direct edits

@@ -1,7 +1,8 @@
 """The attendance grid: one session, every trainee of its cohort × a status (admin).
 
-Saving writes one attendance row per trainee whose cell changed: an insert for a trainee
-without a row, otherwise an update whose base is what the grid showed, so a cell changed in
+A trainee without a row shows as 未登记, which saving leaves alone (a second button records
+every 未登记 trainee of a held session as 出勤). Saving writes one attendance row per trainee
+whose cell changed: an insert for a trainee without a row, otherwise an update whose base is what the grid showed, so a cell changed in
 the workbook meanwhile becomes a conflict to resolve instead of being overwritten.
 """
 
@@ -57,15 +58,15 @@ def grid_rows(session: Record) -> list[dict[str, Any]]:
             hours = _plain(row.get("hours_attended"))
             leave = str(row.get("leave_status") or "")
         else:
-            # Unrecorded: 出勤 for a held session (the usual case), blank for a session still
-            # to come or an eliminated trainee, so saving the grid records nobody by accident.
-            blank = upcoming or t.get("status") == data.ELIMINATED
-            status = "" if blank else rules.PRESENT
-            hours, leave = "", ""
+            # Unrecorded: 未登记 (blank), which saving leaves alone, so changing one row saves
+            # one row. “未登记的记为出勤” fills these with 出勤, except for a session still to
+            # come or an eliminated trainee.
+            status, hours, leave = "", "", ""
         out.append(
             {
                 "trainee": t,
                 "row": row,
+                "fillable": row is None and not upcoming and t.get("status") != data.ELIMINATED,
                 "status": status,
                 "hours": hours,
                 "leave_status": leave,
@@ -112,8 +113,10 @@ def attendance(session_id: str) -> Any:
     for entry in rows:
         if entry["row"] is not None:
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    fillable = sum(1 for entry in rows if entry["fillable"] and not entry["status"])
     return render_template(
         "curriculum/attendance.html",
+        fillable=fillable,
         session=session,
         cohort=get_db().table("cohorts").get(str(session.get("cohort") or "")),
         rows=rows,
@@ -132,14 +135,17 @@ def _save(session: Record, rows: list[dict[str, Any]]) -> tuple[int, int, dict[s
     inserts: list[dict[str, Any]] = []
     updates: list[tuple[Record, dict[str, Any], dict[str, Any]]] = []
     errors: dict[str, str] = {}
+    fill = request.form.get("fill_present") == "1"
     for entry in rows:
         tid = entry["trainee"].id
         key = f"status-{tid}"
         if key not in request.form:
             continue  # not on the submitted grid
         status = request.form.get(key, "").strip()
+        if not status and fill and entry["fillable"]:
+            status = rules.PRESENT  # “保存，并把未登记的学员记为出勤”
         if not status:
-            continue  # left blank: nothing recorded for this trainee
+            continue  # 未登记 left as it is: nothing recorded for this trainee
         values, problem = rules.grid_values(
             status, request.form.get(f"hours-{tid}"), session.get("hours")
         )
