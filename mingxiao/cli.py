@@ -152,12 +152,13 @@ def migrate_command(target: str, workbook: Path | None, force: bool) -> None:
 @with_appcontext
 def demo_command(scale: float) -> None:
     from .auth import ensure_demo_accounts
-    from .sheetdb.demo import DEMO_LOGINS
+    from .sheetdb.demo import DEMO_LOGINS, write_deliverable_files
 
     db = get_db()
     if not db.table("users").all():
         click.echo("正在生成演示数据… / generating demo data…")
         db.init(demo=True, scale=scale)
+        write_deliverable_files(db, current_app.config["UPLOAD_FOLDER"])  # downloadable files
     ensure_demo_accounts(current_app, DEMO_PASSWORD)
     click.echo("")
     click.echo(f"演示账号 / demo logins（密码 / password: {DEMO_PASSWORD}）")

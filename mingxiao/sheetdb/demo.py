@@ -20,9 +20,12 @@ to a generated id. The same ``seed`` always gives the same data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -288,6 +291,19 @@ _TALK_TOPICS = [
     "家校社协同育人的校本实践",
     "山区学校结对帮扶的经验与反思",
 ]
+# The body of a demo deliverable file: Chinese characters and full-width punctuation only, so
+# each character counts 1 字 (mingxiao.wordcount) and a file of n characters has n 字.
+_DELIVERABLE_PASSAGE = (
+    "学校发展以立德树人为根本任务，坚持五育并举，办人民满意的教育。"
+    "在名校长培养工程的学习中，我系统梳理了学校的办学历史与文化传统，"
+    "反思了课程建设、教师发展和学校治理中存在的问题。"
+    "通过导师指导、名校考察和同伴研讨，我逐步明确了学校的发展方向："
+    "以课程改革为抓手，以教师成长为根本，以评价改革为牵引，"
+    "推动学校从规范管理走向内涵发展。"
+    "下一步，我将把所学所思转化为办学实践，凝炼办学思想，形成可推广的经验。"
+)
+_PARAGRAPH = 120  # characters per line of a demo file (line breaks do not count)
+
 _WORKSHOP_FOCUS = [
     "集团化办学治理",
     "课程领导力与课程统整",
@@ -1416,7 +1432,7 @@ class _Generator:
             "trainee": t["id"],
             "kind": kind,
             "title": title if kind not in ("课题结题报告", "论文专著") else f"{title}——{t['name']}",
-            "file_ref": f"uploads/{t['id']}/{self.rng.getrandbits(40):010x}.docx",
+            "file_ref": _stored_name(f"{t['id']}-{self.rng.getrandbits(40):010x}"),
             "char_count": chars,
             "count_method": method,
             "manual_count_reason": "专著为纸质出版物，按版权页字数人工填报" if manual else None,
@@ -1439,6 +1455,7 @@ class _Generator:
                 "deliverables",
                 {
                     **base,
+                    "file_ref": _stored_name(f"{base['file_ref']}-2"),
                     "char_count": self.rng.randint(10300, 12800),
                     "version": 2,
                     "review_status": "待审阅",
@@ -1870,6 +1887,58 @@ class _Generator:
                 for key in [k for k in row if k.startswith("_")]:
                     del row[key]
         return {key: rows for key, rows in self.out.items()}
+
+
+def _stored_name(seed: str) -> str:
+    """A stored upload name (``<32 hex>.txt``, as mingxiao.uploads names files) derived from
+    ``seed``, so the demo's random sequence stays as it was."""
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32] + ".txt"
+
+
+def deliverable_text(title: str, chars: int) -> str:
+    """The text of a demo deliverable: ``title``, then a body, ``chars`` 字 in all."""
+    from mingxiao.wordcount import count_text
+
+    need = max(chars - count_text(title).total, 0)
+    passage = _DELIVERABLE_PASSAGE * (need // len(_DELIVERABLE_PASSAGE) + 1)
+    body = passage[:need]
+    lines = [body[i : i + _PARAGRAPH] for i in range(0, len(body), _PARAGRAPH)]
+    return "\n".join([title, "", *lines]) + "\n"
+
+
+def write_deliverable_files(db: Any, folder: str | Path) -> int:
+    """Write the demo deliverables' files into the upload folder (``flask demo``): one .txt per
+    deliverable row whose stored file is missing, with the row's 字数, and the metadata the
+    download shows (its original name). Returns how many files were written. Not part of
+    :func:`generate`: the workbook alone (tests build it often) needs no files."""
+    from mingxiao import uploads
+
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    written = 0
+    for rec in db.table("deliverables").all():
+        name = rec.get("file_ref")
+        if not isinstance(name, str) or not uploads.STORED_NAME_RE.match(name):
+            continue
+        path = target / name
+        if not name.endswith(".txt") or path.exists():
+            continue
+        title = str(rec.get("title") or "")
+        data = deliverable_text(title, int(rec.get("char_count") or 0)).encode("utf-8")
+        tmp = target / f".demo-{name}.part"
+        tmp.write_bytes(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        stored = uploads.StoredFile(
+            name=name,
+            original_name=uploads.clean_original_name(f"{title}.txt"),
+            size=len(data),
+            kind="txt",
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        uploads.write_metadata(stored, target, deliverable=str(rec.id))
+        written += 1
+    return written
 
 
 def generate(
