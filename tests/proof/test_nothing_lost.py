@@ -5,11 +5,15 @@ form posts with CSRF by the signed-in demo mentor) and then reads the workbook (
 Google spreadsheet): every acknowledged tag exactly once, unknown ones at most once.
 
 a. no faults;
-b. kill -9 of random workers during the writes;
+b. kill -9 of workers during the writes: at chosen points (before the journal, after it with
+   the answer unsent, after a workbook save before the journal knew; tests/proof/_killpoints.py)
+   and at random; a client whose answer was lost looks for its tag before resubmitting;
 c. a person's stale copy of the workbook put back mid-run: detected, flagged as an incident,
    re-applied when the admin confirms on the sync page;
 d. an Excel/WPS owner file (``~$mingxiao.xlsx``) held for 30 s;
-e. the disk of the instance folder (a small tmpfs) full for a while;
+e. the disk of the instance folder (a 64 MB tmpfs, or injected ENOSPC where mounting is not
+   permitted) full for 12 s: the workbook stays intact, saves get a clear 503 "磁盘已满" and
+   nothing is acknowledged that is not journaled; after freeing, every save goes through;
 f. the Google backend on the in-repo fake with random 429s, 500s, timeouts and lost answers.
 
 Run with ``-s`` to see the figures of each scenario.
