@@ -12,7 +12,9 @@ the demo trainee:
 3. workshop — they open the 名校长工作室 they lead and record an activity, which shows in its
    list and in its count.
 
-Nothing is prepared beforehand: the demo trainee has a signed-off plan and a workshop.
+Nothing else is prepared beforehand: the demo trainee has a signed-off plan and a workshop;
+they are put back to 在训 (the demo makes them a graduate, and after 结业 a trainee's own plan
+and deliverables are read-only).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class World:
 def _prepare(app: Flask, db: Any) -> World:
     account = next(u for u in db.table("users").all() if u["email"] == ROLE_EMAILS["trainee"])
     trainee = db.table("trainees").get(str(account["trainee"]))
+    # The demo trainee login belongs to a graduate (结业), whose own records are read-only;
+    # this journey plays a trainee still in training.
+    db.table("trainees").update(trainee.id, {"status": "在训"}, user=ROLE_EMAILS["admin"])
     plans = db.table("development_plans").where(trainee=trainee.id)
     assert plans and plans[0].get("mentor_signoff") is True, "the demo plan is not signed off"
     workshops = db.table("workshops").where(trainee=trainee.id)
