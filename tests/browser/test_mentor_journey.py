@@ -168,9 +168,10 @@ def test_mentor_sees_only_their_trainees_returns_a_deliverable_and_passes_the_ne
         expect(page.locator("main .stats")).to_contain_text(rules.PENDING)
         page.get_by_label("退回修改").check()
         page.get_by_role("button", name="提交审阅结果", exact=True).click()
-        expect(flash(page, "error", "退回时请写明需要修改的地方")).to_be_visible()
+        # the form comes back with the error at the comment and the choice kept
+        expect(page.locator("#review_comment-error")).to_contain_text("退回时请写明需要修改的地方")
+        expect(page.get_by_label("退回修改")).to_be_checked()
         j.shot("return-needs-a-comment")
-        page.get_by_label("退回修改").check()
         page.fill("textarea[name=review_comment]", COMMENT)
         page.get_by_role("button", name="提交审阅结果", exact=True).click()
         expect(flash(page, "success", f"已退回“{w.returned.title}”")).to_be_visible()
