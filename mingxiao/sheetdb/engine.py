@@ -329,7 +329,7 @@ class Table:
                     rid = str(given)
                     seq = id_seq(self.schema, rid)
                     if seq:  # keep the counter ahead of ids typed or imported
-                        self.db.journal.next_seq(con, seq[0], seq[1] + 1)
+                        self.db.journal.raise_seq(con, seq[0], seq[1] + 1)
                 else:
                     ckey = _counter_key(self.schema, today)
                     n = self.db.journal.next_seq(con, ckey, sd.max_seq.get(ckey, 0) + 1)
@@ -928,11 +928,7 @@ class Database:
         with self.journal.tx() as con:
             for sd in snap.sheets.values():
                 for ckey, top in sd.max_seq.items():
-                    con.execute(
-                        "INSERT INTO counters(key, next) VALUES (?, ?)"
-                        " ON CONFLICT(key) DO UPDATE SET next=MAX(next, excluded.next)",
-                        (ckey, top + 1),
-                    )
+                    self.journal.raise_seq(con, ckey, top + 1)
 
     def _note_error(self, message: str, seqs: list[int] | None = None) -> None:
         with self.journal.tx() as con:

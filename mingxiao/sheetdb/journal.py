@@ -138,7 +138,9 @@ class Journal:
         self.con.executescript(SCHEMA_SQL)  # idempotent; executescript manages its own transaction
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        con = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
@@ -235,7 +237,9 @@ class Journal:
 
     def pending_after(self, seq: int) -> list[Operation]:
         """Pending operations journaled after ``seq``, in order (uses the status index)."""
-        rows = self.con.execute("SELECT * FROM ops WHERE status='pending' AND seq>? ORDER BY seq", (seq,))
+        rows = self.con.execute(
+            "SELECT * FROM ops WHERE status='pending' AND seq>? ORDER BY seq", (seq,)
+        )
         return [Operation.from_row(r) for r in rows]
 
     def op(self, seq: int) -> Operation | None:
@@ -243,7 +247,9 @@ class Journal:
         return Operation.from_row(row) if row else None
 
     def count(self, status: str) -> int:
-        return int(self.con.execute("SELECT COUNT(*) FROM ops WHERE status=?", (status,)).fetchone()[0])
+        return int(
+            self.con.execute("SELECT COUNT(*) FROM ops WHERE status=?", (status,)).fetchone()[0]
+        )
 
     # -- counters ---------------------------------------------------------------------
     def next_seq(self, con: sqlite3.Connection, key: str, at_least: int) -> int:
@@ -254,6 +260,16 @@ class Journal:
             (key, n + 1),
         )
         return n
+
+    @staticmethod
+    def raise_seq(con: sqlite3.Connection, key: str, next_at_least: int) -> None:
+        """Move the counter ``key`` up to ``next_at_least`` (never down), taking no number:
+        for ids that exist already (typed by hand, imported, kept from a copy)."""
+        con.execute(
+            "INSERT INTO counters(key, next) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET next=MAX(next, excluded.next)",
+            (key, next_at_least),
+        )
 
     # -- meta -------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -277,7 +293,10 @@ class Journal:
             "INSERT INTO rowstate(sheet, record_id, values_json, app_fields) VALUES (?,?,?,?)"
             " ON CONFLICT(sheet, record_id) DO UPDATE SET values_json=excluded.values_json,"
             " app_fields=excluded.app_fields",
-            [(sheet, rid, dumps(values), dumps(sorted(fields))) for (sheet, rid), (values, fields) in rows.items()],
+            [
+                (sheet, rid, dumps(values), dumps(sorted(fields)))
+                for (sheet, rid), (values, fields) in rows.items()
+            ],
         )
 
     # -- audit ------------------------------------------------------------------------
@@ -298,7 +317,18 @@ class Journal:
     ) -> None:
         con.execute(
             "INSERT INTO audit(at, source, user, sheet, record_id, field, old, new, op_seq, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (at or now_iso(), source, user, sheet, record_id, field, _show(old), _show(new), op_seq, note),
+            (
+                at or now_iso(),
+                source,
+                user,
+                sheet,
+                record_id,
+                field,
+                _show(old),
+                _show(new),
+                op_seq,
+                note,
+            ),
         )
 
 

@@ -178,6 +178,19 @@ def test_ids_continue_after_ids_already_in_the_workbook(tmp_path: Path, db: Data
     assert add(other, "李老师").id == "M0042"
 
 
+def test_ids_continue_right_after_rows_inserted_with_their_own_ids(db: Database) -> None:
+    """The demo and imports insert rows with their ids; the next new id is the very next
+    number (it once skipped one: M0003 after M0001–M0002 became M0004)."""
+    db.table("mentors").insert_many(
+        [{"id": "M0001", "name": "甲", "organisation": "一中"},
+         {"id": "M0002", "name": "乙", "organisation": "二中"}],
+        keep_ids=True,
+    )  # fmt: skip
+    assert add(db, "李老师").id == "M0003"
+    db.sync()
+    assert add(db, "王老师").id == "M0004"
+
+
 # ---------------------------------------------------------------------- void
 
 
