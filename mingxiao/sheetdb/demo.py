@@ -40,6 +40,7 @@ EXPERT_EMAIL = f"expert@{DEMO_DOMAIN}"
 MENTOR_EMAIL = f"mentor@{DEMO_DOMAIN}"
 MENTOR2_EMAIL = f"mentor2@{DEMO_DOMAIN}"
 TRAINEE_EMAIL = f"trainee@{DEMO_DOMAIN}"
+TRAINEE2_EMAIL = f"trainee2@{DEMO_DOMAIN}"
 
 DEMO_LOGINS: tuple[tuple[str, str, str], ...] = (
     (ADMIN_EMAIL, "admin", "管理员：市中小学干部培训中心，可管理全部数据"),
@@ -48,7 +49,8 @@ DEMO_LOGINS: tuple[tuple[str, str, str], ...] = (
     (EXPERT_EMAIL, "expert", "评审专家：为报送的人选评分"),
     (MENTOR_EMAIL, "mentor", "导师：带教多名学员，审阅结业作业"),
     (MENTOR2_EMAIL, "mentor", "导师：另一位导师，只能看到自己的学员"),
-    (TRAINEE_EMAIL, "trainee", "学员：第一期学员，已结业并获证书"),
+    (TRAINEE_EMAIL, "trainee", "学员：第一期学员，已结业并获证书（培养档案只读）"),
+    (TRAINEE2_EMAIL, "trainee", "学员：最新一期在训学员，可修改个人方案、提交结业作业"),
 )
 
 # GB 11643-1999: weights of the first 17 digits and the check character for sum mod 11.
@@ -718,9 +720,9 @@ class _Generator:
         """Fill-in invitations: self-applications that came through a link, plus open and
         expired links (the links themselves live only in the server's credential store)."""
         cohorts = {c.id: c for c in self.cohorts}
-        used = [
-            n for n in self.out.get("nominations", []) if n.get("route") == "个人自主申报"
-        ][: max(2, round(12 * self.scale))]
+        used = [n for n in self.out.get("nominations", []) if n.get("route") == "个人自主申报"][
+            : max(2, round(12 * self.scale))
+        ]
         for n in used:
             c = cohorts[str(n["cohort"])]
             sent = self.at(self.days(c.deadline, -40, -20))
@@ -973,9 +975,11 @@ class _Generator:
     def trainees(self) -> None:
         for cohort in self.cohorts:
             for i, (nom, p) in enumerate(self.admitted[cohort.number]):
-                email = TRAINEE_EMAIL if cohort.number == 1 and i == 0 else p.email
-                if email == TRAINEE_EMAIL:
-                    nom["email"] = TRAINEE_EMAIL
+                email = p.email
+                if i == 0 and cohort is self.cohorts[0]:
+                    email = nom["email"] = TRAINEE_EMAIL
+                elif i == 0 and cohort is self.cohorts[-1]:
+                    email = nom["email"] = TRAINEE2_EMAIL
                 admitted = nom["publicity_end"] + dt.timedelta(days=3)
                 row = self.add(
                     "trainees",
@@ -1813,6 +1817,7 @@ class _Generator:
 
     def users(self) -> None:
         first = self.cohorts[0].trainees[0]
+        current = self.cohorts[-1].trainees[0]
         rows = [
             (ADMIN_EMAIL, "干训中心管理员", "admin", None, None, None),
             (
@@ -1842,6 +1847,7 @@ class _Generator:
                 None,
             ),
             (TRAINEE_EMAIL, first["name"], "trainee", None, None, first["id"]),
+            (TRAINEE2_EMAIL, current["name"], "trainee", None, None, current["id"]),
         ]
         for email, name, role, district, mentor, trainee in rows:
             self.add(

@@ -71,7 +71,7 @@ def test_scale_one_counts(demo: Data) -> None:
     assert counts["curriculum_modules"] == 9
     assert counts["workshops"] == 150
     assert counts["development_plans"] == 150
-    assert counts["users"] == len(DEMO_LOGINS) == 7
+    assert counts["users"] == len(DEMO_LOGINS) == 8
 
 
 def test_scale_point_one_is_small_but_complete(datasets: dict[float, Data]) -> None:
@@ -79,7 +79,7 @@ def test_scale_point_one_is_small_but_complete(datasets: dict[float, Data]) -> N
     assert len(small["cohorts"]) == 3
     assert len(small["trainees"]) == 15
     assert len(small["nominations"]) == 40
-    assert len(small["users"]) == 7
+    assert len(small["users"]) == len(DEMO_LOGINS) == 8
 
 
 def test_rows_grow_with_scale(schemas: SchemaSet, demo: Data) -> None:
