@@ -27,6 +27,10 @@ class WorkshopSummary:
     totals: rules.ActivityTotals = field(default_factory=rules.ActivityTotals)
 
 
+# more workshops than this are summarised from one pass over the member and activity sheets
+_WHOLE_SHEETS = 100
+
+
 def _by_workshop(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for r in rows:
@@ -41,9 +45,14 @@ def _day_key(value: Any) -> dt.date:
 
 
 def summarize(db: Any, workshops: Iterable[Any]) -> list[WorkshopSummary]:
-    """Summaries of ``workshops`` (in their order), reading members and activities once."""
-    members = _by_workshop(db.table("workshop_members").all())
-    activities = _by_workshop(db.table("workshop_activities").all())
+    """Summaries of ``workshops`` (in their order): their members and activities only."""
+    workshops = list(workshops)
+    if len(workshops) > _WHOLE_SHEETS:  # many: one pass over each sheet
+        members = _by_workshop(db.table("workshop_members").all())
+        activities = _by_workshop(db.table("workshop_activities").all())
+    else:  # a page or one workshop: read through the sheets' workshop index
+        members = {w.id: db.table("workshop_members").where(workshop=w.id) for w in workshops}
+        activities = {w.id: db.table("workshop_activities").where(workshop=w.id) for w in workshops}
     kinds = db.choices("member_outcomes")
     today = db.today()
     out = []

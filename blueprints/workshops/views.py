@@ -21,12 +21,15 @@ from werkzeug.exceptions import HTTPException
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
 from mingxiao.schema_forms import merge_base, parse_merge_base, schema_form
-from mingxiao.sheetdb import Record, ValidationError
+from mingxiao.sheetdb import Page, Record, ValidationError
 
 from . import rules
 from .blueprint import bp
 from .forms import ACTIVITY_FIELDS, MEMBER_FIELDS, WORKSHOP_FIELDS
 from .summary import summarize, summary_of
+
+# workshops per page of the list
+PER_PAGE = 50
 
 CONFLICT_MESSAGE = "有人在您编辑期间改了同一项内容，您的修改已暂存为冲突，尚未生效。请打开冲突页面选择保留哪一方的值。"
 
@@ -163,13 +166,21 @@ def index() -> Any:
     admin = authorize(current_user, "workshops.all_districts")
     district = (request.args.get("district") or None) if admin else None
     rows = _visible_workshops(district)
-    trainees = {t.id: t for t in db.table("trainees").all()}
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    start = (number - 1) * PER_PAGE
+    page = Page(items=[], total=len(rows), page=number, per_page=PER_PAGE)
+    shown = rows[start : start + PER_PAGE]
+    # members, activities and leaders are read for this page's workshops only
+    page.items = summarize(db, shown)
+    table = db.table("trainees")
+    leaders = {str(w.get("trainee") or "") for w in shown}
+    trainees = {tid: t for tid in leaders if tid and (t := table.get(tid)) is not None}
     can_found = authorize(current_user, "workshops.manage") and not rules.workshops_of(
         str(getattr(current_user, "trainee_id", "") or ""), db.table("workshops").all()
     )
     return render_template(
         "workshops/index.html",
-        summaries=summarize(db, rows),
+        page=page,
         trainees=trainees,
         schema=db.schemas["workshops"],
         admin=admin,

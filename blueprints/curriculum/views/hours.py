@@ -9,9 +9,13 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.sheetdb import Page
 
 from .. import data, rules
 from ..blueprint import bp
+
+# trainees per page of the attendance risk list
+PER_PAGE = 50
 
 
 @bp.get("/hours/<trainee_id>")
@@ -43,10 +47,18 @@ def risk() -> Any:
     if cohort_id and cohort is None:
         abort(404)
     district = None if authorize(current_user, "curriculum.manage") else current_user.district
+    # who is at risk, and the order (worst first), depend on every figure: all are worked out
+    # (for the district's trainees only), the page shows 50 of them
     rows = data.risk_rows(cohort, district=district)
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    start = (number - 1) * PER_PAGE
+    page = Page(
+        items=rows[start : start + PER_PAGE], total=len(rows), page=number, per_page=PER_PAGE
+    )
     return render_template(
         "curriculum/risk.html",
-        rows=rows,
+        page=page,
+        filters={"cohort": cohort.id} if cohort is not None else {},
         cohort=cohort,
         cohorts=data.cohorts(),
         district=district,

@@ -72,6 +72,10 @@ def visible_trainees(action: str) -> list[Record]:
     if getattr(user, "role", None) == "trainee":
         rec = trainees.get(str(getattr(user, "trainee_id", "") or ""))
         rows: Iterable[Record] = [rec] if rec is not None else []
+    elif getattr(user, "role", None) == "district" and getattr(user, "district", None):
+        # a district sees its own 区县's trainees only: read them through the district index
+        # (the rule below still has the last word on every row)
+        rows = trainees.where(district=user.district)
     else:
         rows = trainees.all()
     return sorted(

@@ -27,7 +27,7 @@ from flask_login import current_user, login_required
 from mingxiao import notifications, uploads, wordcount
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
-from mingxiao.sheetdb import Record, ValidationError
+from mingxiao.sheetdb import Page, Record, ValidationError
 
 from .. import rules
 from ..blueprint import bp
@@ -44,6 +44,8 @@ from .common import (
 )
 
 SHEET = "deliverables"
+# trainees per page of the progress list
+PER_PAGE = 50
 
 
 def _rows_of(trainee_id: str) -> list[Record]:
@@ -111,15 +113,18 @@ def index() -> str:
             abort(404)
         return _trainee_page(trainee, own=True)
     trainees = visible_trainees("deliverables.view")
-    rows_by: dict[str, list[Record]] = {}
-    for r in get_db().table(SHEET).all():
-        if not r.voided:
-            rows_by.setdefault(str(r.get("trainee")), []).append(r)
-    table = [(t, rules.deliverable_requirements(reqs, rows_by.get(t.id, []))) for t in trainees]
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    start = (number - 1) * PER_PAGE
+    # progress is worked out for the trainees on this page only (their rows via the index)
+    page = Page(items=[], total=len(trainees), page=number, per_page=PER_PAGE)
+    page.items = [
+        (t, rules.deliverable_requirements(reqs, _rows_of(t.id)))
+        for t in trainees[start : start + PER_PAGE]
+    ]
     queue = review_queue() if current_user.role == "mentor" else []
     names = {t.id: t.get("name") for t in trainees}
     return render_template(
-        "deliverables/index.html", table=table, kinds=reqs.kinds, queue=queue, names=names
+        "deliverables/index.html", page=page, kinds=reqs.kinds, queue=queue, names=names
     )
 
 

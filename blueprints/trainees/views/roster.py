@@ -17,11 +17,15 @@ from markupsafe import Markup
 from mingxiao import plugins
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, is_role, require, scoped
+from mingxiao.sheetdb import Page
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import FilterForm
 from ..queries import cohort_names, cohorts, trainee_or_404
+
+# trainees per page of the roster
+PER_PAGE = 50
 
 
 def _nomination_links(trainees: list[Any]) -> dict[str, str]:
@@ -45,7 +49,13 @@ def index() -> Any:
     if is_role(current_user, "trainee"):  # a trainee's roster is their own page
         return redirect(url_for("trainees.profile", trainee_id=current_user.trainee_id))
     db = get_db()
-    everyone = scoped(current_user, "trainees.view", db.table("trainees").all())
+    table = db.table("trainees")
+    if is_role(current_user, "district") and current_user.district:
+        # their own 区县's trainees, read through the district index (the rule still checks each)
+        candidates = table.where(district=current_user.district)
+    else:
+        candidates = table.all()
+    everyone = scoped(current_user, "trainees.view", candidates)
     all_districts = authorize(current_user, "trainees.all_districts")
     form = FilterForm(request.args)
     names = cohort_names()
@@ -63,17 +73,24 @@ def index() -> Any:
     ]
     order = {c.id: i for i, c in enumerate(cohorts())}
     shown.sort(key=lambda t: (order.get(str(t.get("cohort")), 99), t.id))
-    reveal = {t.id for t in shown if authorize(current_user, "trainees.personal_data", t)}
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    start = (number - 1) * PER_PAGE
+    # the counts are of every trainee shown; masks and links only for this page's rows
+    page = Page(
+        items=shown[start : start + PER_PAGE], total=len(shown), page=number, per_page=PER_PAGE
+    )
+    reveal = {t.id for t in page.items if authorize(current_user, "trainees.personal_data", t)}
     return render_template(
         "trainees/roster.html",
-        trainees=shown,
+        page=page,
+        filters={k: v for k, v in chosen.items() if v},
         total=len(everyone),
         counts=rules.status_counts(shown),
         form=form,
         cohort_names=names,
         all_districts=all_districts,
         reveal=reveal,
-        nominations=_nomination_links(shown),
+        nominations=_nomination_links(page.items),
         can_manage=authorize(current_user, "trainees.cohorts"),
     )
 
