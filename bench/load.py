@@ -215,9 +215,19 @@ def fill_google(fake: Any, template: Path, instance: Path) -> str:
 
 
 @contextmanager
-def serve(config: dict[str, Any], workers: int) -> Iterator[str]:
-    """gunicorn with the production settings file, ``workers`` workers, on a loopback port."""
-    extra = ("-c", str(GUNICORN_CONF))
+def serve(
+    config: dict[str, Any], workers: int, worker_class: str | None = None, threads: int = 4
+) -> Iterator[str]:
+    """gunicorn with the production settings file, ``workers`` workers, on a loopback port.
+
+    ``worker_class`` ("sync" or "gthread", with ``threads`` threads per worker) overrides the
+    file's worker class on the command line; None keeps the file's.
+    """
+    extra: tuple[str, ...] = ("-c", str(GUNICORN_CONF))
+    if worker_class:
+        extra += ("--worker-class", worker_class)
+        # gunicorn runs gthread when threads > 1, whatever the class: sync gets exactly 1
+        extra += ("--threads", str(threads if worker_class == "gthread" else 1))
     with start_gunicorn(
         f"app:create_app({config!r})", workers=workers, timeout=900, extra_args=extra
     ) as url:
@@ -239,7 +249,9 @@ def gunicorn_log(base_url: str) -> str:
 
 def log_figures(text: str) -> dict[str, Any]:
     """Worker timeouts, restarts and tracebacks in a gunicorn log."""
+    used = re.search(r"Using worker: (\w+)", text)
     return {
+        "worker_class": used.group(1) if used else None,
         "worker_timeouts": text.count("WORKER TIMEOUT"),
         "workers_booted": len(re.findall(r"Booting worker with pid", text)),
         "tracebacks": text.count("Traceback (most recent call last)"),
@@ -442,8 +454,14 @@ def run_backend(
     world_path = work / "world.json"
     world_path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
     config: dict[str, Any] = {"INSTANCE_PATH": str(instance), "SECRET_KEY": SECRET}
+    worker_class = getattr(args, "worker_class", None)
+    threads = getattr(args, "threads", 4)
+    label = backend if not worker_class else f"{backend} {_worker_label(worker_class, threads)}"
     result: dict[str, Any] = {
         "backend": backend,
+        "label": label,
+        "worker_class": worker_class or "(deploy/gunicorn.conf.py)",
+        "threads": threads if worker_class == "gthread" else 1,
         "users": args.users,
         "seconds": args.seconds,
         "workers": args.workers,
@@ -459,13 +477,11 @@ def run_backend(
             config.update(BACKEND="gsheets", GSHEETS_KEY=key, GSHEETS_API_BASE=fake.base_url,
                           GSHEETS_READS_PER_MINUTE=QUOTA, GSHEETS_WRITES_PER_MINUTE=QUOTA)  # fmt: skip
             result["quota_per_minute"] = {"read": QUOTA, "write": QUOTA}
-        with serve(config, args.workers) as url:
-            print(
-                f"[{backend}] gunicorn on {url}, {args.workers} workers; warming up …", flush=True
-            )
+        with serve(config, args.workers, worker_class, threads) as url:
+            print(f"[{label}] gunicorn on {url}, {args.workers} workers; warming up …", flush=True)
             result["warmup"] = warm(url, world, args.workers)
             print(
-                f"[{backend}] warm ({result['warmup']}); phases of {args.seconds} s, {args.users} users",
+                f"[{label}] warm ({result['warmup']}); phases of {args.seconds} s, {args.users} users",
                 flush=True,
             )
             phases: dict[str, Any] = {}
@@ -473,6 +489,8 @@ def run_backend(
                 t0 = time.time()
                 samples = run_phase(url, world_path, phase, args.users, args.seconds, work)
                 phases[phase] = summarise(samples)
+                # the machine's load while it ran (1, 5, 15 min), this bench included
+                phases[phase]["loadavg"] = [round(x, 1) for x in os.getloadavg()]
                 if google:
                     calls = [c for c in fake.calls if c.at >= t0]
                     phases[phase]["google_calls"] = {
@@ -481,7 +499,7 @@ def run_backend(
                         "429": sum(1 for c in calls if c.status == 429),
                     }
                 print(
-                    f"[{backend}] {phase}: {sum(k['n'] for k in phases[phase]['kinds'].values())} requests",
+                    f"[{label}] {phase}: {sum(k['n'] for k in phases[phase]['kinds'].values())} requests",
                     flush=True,
                 )
             t0 = time.time()
@@ -490,13 +508,14 @@ def run_backend(
                 result["drain"]["google_writes"] = sum(
                     1 for c in fake.calls if c.kind == "write" and c.at >= t0
                 )
-            print(f"[{backend}] after the phases: {result['drain']}", flush=True)
+            print(f"[{label}] after the phases: {result['drain']}", flush=True)
             result["worker_rss_mb"] = worker_rss_mb(url)
             log_text = gunicorn_log(url)
             result["server_log"] = log_figures(log_text)
             (BENCH_DIR / "out").mkdir(parents=True, exist_ok=True)
             kept = [ln for ln in log_text.splitlines() if '"GET ' not in ln and '"POST ' not in ln]
-            (BENCH_DIR / "out" / f"load-{backend}-gunicorn.log").write_text(
+            log_name = label.replace(" ", "-").replace("×", "x")
+            (BENCH_DIR / "out" / f"load-{log_name}-gunicorn.log").write_text(
                 "\n".join(kept), encoding="utf-8"
             )
         result["phases"] = phases
@@ -564,7 +583,7 @@ def ms(x: float) -> str:
 def report(results: list[dict[str, Any]]) -> str:
     parts = []
     for res in results:
-        b = res["backend"]
+        b = res.get("label", res["backend"])
         for phase, data in res["phases"].items():
             rows = []
             for kind, k in data["kinds"].items():
@@ -595,7 +614,7 @@ def report(results: list[dict[str, Any]]) -> str:
         t = res["targets"]
         rows.append(
             [
-                res["backend"],
+                res.get("label", res["backend"]),
                 "zero errors",
                 t["errors"]["value"],
                 "0",
@@ -604,16 +623,16 @@ def report(results: list[dict[str, Any]]) -> str:
         )
         if "list_throughput_ratio" in t:
             r = t["list_throughput_ratio"]
-            rows.append([res["backend"], "list ÷ trivial throughput",
+            rows.append([res.get("label", res["backend"]), "list ÷ trivial throughput",
                          f"{r['lists_rps']:.1f} ÷ {r['trivial_rps']:.1f} req/s = {r['value']:.0%}", "≥ 20%",
                          "PASS" if r["pass"] else "FAIL"])  # fmt: skip
         if "p95_over_p50" in t:
             r = t["p95_over_p50"]
-            rows.append([res["backend"], "p95 ÷ p50 (mix, worst kind)", f"{r['value']:.1f}× ({r['worst_kind']})", "≤ 5×",
+            rows.append([res.get("label", res["backend"]), "p95 ÷ p50 (mix, worst kind)", f"{r['value']:.1f}× ({r['worst_kind']})", "≤ 5×",
                          "PASS" if r["pass"] else "FAIL " + ", ".join(r["failing"])])  # fmt: skip
         d = res.get("drain")
         if d:
-            rows.append([res["backend"], "saves in the workbook after (diagnostic)",
+            rows.append([res.get("label", res["backend"]), "saves in the workbook after (diagnostic)",
                          f"pending {d['pending_after_phases']} → {d['pending_left']} in {d['seconds']} s", "0",
                          "ok" if d["pending_left"] == 0 else "NOT DRAINED"])  # fmt: skip
     parts.append(table("targets", ["backend", "target", "figure", "goal", "result"], rows))
@@ -623,16 +642,30 @@ def report(results: list[dict[str, Any]]) -> str:
 # ----------------------------------------------------------------------------- main
 
 
+def _worker_label(worker_class: str, threads: int) -> str:
+    return f"gthread×{threads}" if worker_class == "gthread" else worker_class
+
+
 def run(backends: list[str], *, scale: float, users: int, seconds: int, workers: int = 4, phases: tuple[str, ...] = PHASES,
-        fresh: bool = False, cache: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """Build (or reuse) the instance and run the phases on each backend; returns the figures."""
-    args = argparse.Namespace(users=users, seconds=seconds, workers=workers, phases=phases)
-    template, world = cached_instance(cache or BENCH_DIR / "out" / "load-cache", scale, fresh=fresh)
+        fresh: bool = False, cache: Path | None = None, worker_classes: tuple[str | None, ...] = (None,),
+        threads: int = 4, instance: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build (or reuse) the instance and run the phases on each backend, once per worker class
+    (None: the production config's own); returns the figures."""
+    if instance is not None:  # a given built instance (e.g. an older cache entry, for before/after)
+        template = instance
+        world = json.loads((instance / "world.json").read_text(encoding="utf-8"))
+    else:
+        template, world = cached_instance(
+            cache or BENCH_DIR / "out" / "load-cache", scale, fresh=fresh
+        )
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     results = []
     try:
         for backend in backends:
-            results.append(run_backend(backend, template, world, args, tmp))
+            for wc in worker_classes:
+                args = argparse.Namespace(users=users, seconds=seconds, workers=workers, phases=phases,
+                                          worker_class=wc, threads=threads)  # fmt: skip
+                results.append(run_backend(backend, template, world, args, tmp / (wc or "conf")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -655,22 +688,35 @@ def main() -> None:
     parser.add_argument(
         "--phases", default=",".join(PHASES), help="comma-separated subset of trivial,lists,mix"
     )
+    parser.add_argument(
+        "--worker-class",
+        default="",
+        help="comma-separated gunicorn worker classes to compare on each backend (sync,gthread); "
+        "default: deploy/gunicorn.conf.py's own",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument(
+        "--instance",
+        type=Path,
+        default=None,
+        help="a built instance folder (from the cache) to use",
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached demo instance")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "load.json")
     args = parser.parse_args()
     backends = ["xlsx", "google"] if args.backend == "both" else [args.backend]
     phases = tuple(p for p in args.phases.split(",") if p)
+    worker_classes = tuple(c for c in args.worker_class.split(",") if c) or (None,)
     data = run(backends, scale=args.scale, users=args.users, seconds=args.seconds, workers=args.workers,
-               phases=phases, fresh=args.fresh)  # fmt: skip
+               phases=phases, fresh=args.fresh, worker_classes=worker_classes, threads=args.threads,
+               instance=args.instance)  # fmt: skip
     w = data["world"]
     head = (f"demo scale {w['scale']:g}: {w['rows']} rows ({w['nominations']} nominations), workbook {w['workbook_mb']} MB; "
             f"{len(w['accounts'])} district clerk accounts; {data['cpu_count']} CPUs")  # fmt: skip
     text = head + "\n" + report(data["results"])
     for res in data["results"]:
-        text += f"\n[{res['backend']}] warm-up {res['warmup']}; worker RSS {res.get('worker_rss_mb')} MB; server log {res.get('server_log')}"
-        text += (
-            f"\n[{res['backend']}] saves reaching the workbook after the phases: {res.get('drain')}"
-        )
+        text += f"\n[{res.get('label', res['backend'])}] warm-up {res['warmup']}; worker RSS {res.get('worker_rss_mb')} MB; server log {res.get('server_log')}"
+        text += f"\n[{res.get('label', res['backend'])}] saves reaching the workbook after the phases: {res.get('drain')}"
         if "google_calls_total" in res:
             text += f"; Google calls {res['google_calls_total']} (quota {QUOTA}/min each)"
     print(text)

@@ -173,9 +173,10 @@ class _Clerk(FastHttpUser):
                 return ""
             return r.text or ""
 
-    def nominations_list(self) -> None:
+    def nominations_list(self, *, plain: bool = False) -> None:
+        """The nominations list, with random filters unless ``plain`` (the district's newest)."""
         params = []
-        roll = self.rng.random()
+        roll = 0.85 if plain else self.rng.random()
         if roll < 0.5:
             params.append(("cohort", self.rng.choice(WORLD["cohorts"])))
         if 0.3 < roll < 0.8:
@@ -215,8 +216,9 @@ class _Clerk(FastHttpUser):
         return None
 
     # ------------------------------------------------------------------ the kinds of work
-    def detail(self) -> None:
-        kind = self.rng.random()
+    def detail(self, kind: float | None = None) -> None:
+        """A detail page: nomination 60 %, trainee 25 %, 工作室 15 % (``kind`` picks one)."""
+        kind = self.rng.random() if kind is None else kind
         if kind < 0.6 or not (self.trainees or self.workshops):
             if not self.nominations:
                 self.nominations_list()
@@ -335,10 +337,11 @@ class ClerkUser(_Clerk):
     def on_start(self) -> None:
         super().on_start()
         # The tour, back to back (no think time inside on_start): every kind shows in a run.
-        self.nominations_list()
+        self.nominations_list(plain=True)  # ids for the detail pages, whatever the filters
         for name, _path in OTHER_LISTS:
             self.other_list(name)
-        self.detail()
+        for kind in (0.0, 0.7, 0.9):  # every kind of detail page the district has ids for
+            self.detail(kind)
         self.new_nomination()
         self.edit_nomination()
         self.export("xlsx")
