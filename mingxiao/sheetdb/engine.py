@@ -486,6 +486,7 @@ class Database:
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         self._flusher_pid: int | None = None
+        self._backup_thread: threading.Thread | None = None
         self._last_write = 0.0
         self.affinity_delay = 1.5  # > min_save_interval: the warm writer goes first
         self.min_save_interval = 1.0
@@ -819,6 +820,8 @@ class Database:
             if result is None:  # someone else is writing: they may not see our ops, so retry
                 time.sleep(0.1)
                 continue
+            if result.saves and not self._backup_under_lock():
+                self._backup_soon()
             if result.blocked or result.error:
                 return  # owner file / disk full: wait for the next tick
             if result.applied == 0 and result.saves == 0:
@@ -830,6 +833,8 @@ class Database:
         self._wake.set()
         if self._flusher is not None and self._flusher.is_alive() and self._flusher is not threading.current_thread():
             self._flusher.join(timeout=30)
+        if self._backup_thread is not None and self._backup_thread.is_alive():
+            self._backup_thread.join(timeout=120)
         self.journal.close()
 
     # -- sync (group commit) --------------------------------------------------------------
@@ -863,6 +868,8 @@ class Database:
                     break
         finally:
             lock.release()
+        if blocking and total.saves and not self._backup_under_lock():
+            self._maybe_backup()  # an explicit sync (CLI, tests): the hourly backup right away
         return total
 
     def _sync_once(self) -> SyncResult:
@@ -907,7 +914,8 @@ class Database:
                 with self.journal.tx() as con:
                     self.journal.set_meta(con, "blocked", None)
             return SyncResult(applied=len(plan.applied), parked=len(plan.parked))
-        self._maybe_backup()
+        if self._backup_under_lock():
+            self._maybe_backup()
         try:
             result = self.backend.apply(plan.batch)
         except WriteBlocked as exc:
@@ -1049,17 +1057,48 @@ class Database:
             self.journal.set_meta(con2, "baseline", "1")
 
     # -- backups ----------------------------------------------------------------------------
+    def _backup_under_lock(self) -> bool:
+        """True when the hourly backup is a file copy taken under the write lock just before the
+        hour's first write (xlsx). The Google backend's backup builds an xlsx of every tab
+        (``slow_backup``: seconds, a minute at 180k rows): taken there it held the write lock
+        and kept every acknowledged save out of the spreadsheet meanwhile. It is taken after
+        the hour's first write instead, by a thread of its own, outside the lock."""
+        return not getattr(self.backend, "slow_backup", False)
+
+    def _backup_soon(self) -> None:
+        """Start the hourly backup in a background thread (one at a time per process)."""
+        if self.backup_keep <= 0 or self.journal.get_meta("last_backup_hour") == self._clock().strftime("%Y%m%d-%H"):
+            return
+        if self._backup_thread is not None and self._backup_thread.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                self._maybe_backup()
+            except Exception:
+                log.exception("hourly backup failed")
+            finally:
+                self.journal.close()  # this thread's connection
+
+        self._backup_thread = threading.Thread(target=run, name="sheetdb-backup", daemon=True)
+        self._backup_thread.start()
+
     def _maybe_backup(self) -> None:
         hour = self._clock().strftime("%Y%m%d-%H")
-        if self.journal.get_meta("last_backup_hour") == hour or self.backup_keep <= 0:
+        if self.backup_keep <= 0:
             return
+        with self.journal.tx() as con:  # claim the hour: one process backs up, not every worker
+            before = self.journal.get_meta("last_backup_hour")
+            if before == hour:
+                return
+            self.journal.set_meta(con, "last_backup_hour", hour)
         try:
             self.backup(tag=hour)
         except OSError as exc:
             log.warning("hourly backup failed: %s", exc)
-            return
-        with self.journal.tx() as con:
-            self.journal.set_meta(con, "last_backup_hour", hour)
+            with self.journal.tx() as con:  # try again at the next write
+                if self.journal.get_meta("last_backup_hour") == hour:
+                    self.journal.set_meta(con, "last_backup_hour", before)
 
     def backup(self, tag: str | None = None) -> Path | None:
         """Copy the workbook into ``instance/backups/`` and keep the newest ``backup_keep``."""

@@ -6,12 +6,15 @@ unchanged. What is specific to Google is quota discipline (60 reads and 60 write
 per service account):
 
 * **Change detection**: ``version()`` is the Drive ``modifiedTime`` of the file, checked at
-  most once per ``change_ttl`` seconds by all workers together (the token and its age are
-  shared through the journal database). Google reports changes with a delay of a few seconds
-  (sometimes longer), so a direct edit shows up after ``change_ttl`` + that delay.
+  most once per ``change_ttl`` seconds by one process for all workers (the token and its age
+  are shared through the journal database), plus a write counter this server bumps after each
+  of its own writes. Google reports changes with a delay of a few seconds (sometimes longer),
+  so a direct edit shows up after ``change_ttl`` + that delay.
 * **Reads**: a reload is one metadata call (tab titles, grid sizes) and one
   ``values:batchGet`` of every tab, ``FORMATTED_VALUE`` strings as a person sees them (no
-  numericising: ``0571…`` phone numbers stay text). The parsed read is shared between workers.
+  numericising: ``0571…`` phone numbers stay text). One process reads for all: the others
+  wait for it (a file lock beside the journal) and take the read it shares through the
+  journal database, so a change costs the same reads however many workers serve pages.
 * **Writes**: one ``values:batchUpdate`` (cell updates, new headers, assigned ids) and one
   ``values:append`` per tab, ``RAW`` input only (text is never a formula), chunked so every
   request body stays under ``max_request_bytes`` (Google accepts about 2 MB).
@@ -21,7 +24,9 @@ per service account):
   read again and rows already there are dropped, so a retry never duplicates a row.
 * **Budget**: every request (retries and change checks included) first takes a token from
   :class:`~mingxiao.sheetdb.quota.QuotaLimiter`, a sliding 60-second window in the journal
-  database shared by all workers. gspread's ``BackOffHTTPClient`` is not used (it never gives up).
+  database shared by all workers. Reads made for page views leave ``read_reserve`` reads of
+  the budget to the process that holds the write lock, so busy pages never keep acknowledged
+  saves out of the spreadsheet. gspread's ``BackOffHTTPClient`` is not used (it never gives up).
 
 Formula cells are not reported (a values read cannot tell them apart without another read);
 merged cells are not reported either.
@@ -178,6 +183,7 @@ class GoogleSheetsBackend:
         backoff_cap: float = 16.0,
         service_account: str | None = None,
         lock_timeout: float = 60.0,
+        read_reserve: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ) -> None:
@@ -195,9 +201,14 @@ class GoogleSheetsBackend:
         self.service_account = service_account
         self.lock_timeout = lock_timeout
         self.min_save_interval = 6.0  # hint for the engine: one group commit per ~6 s keeps writes/save low
+        self.slow_backup = True  # hint for the engine: back up outside the write lock (see backup_to)
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._filelock = FileLock(str(self.state_path) + ".gsheets.lock", timeout=lock_timeout)
+        # One process at a time asks Drive / reads the whole spreadsheet; the others use its answer.
+        self._readlock = FileLock(str(self.state_path) + ".gsheets-read.lock", timeout=lock_timeout)
+        # Reads kept back from page views for the writer (a sixth of the budget by default).
+        self.read_reserve = reads_per_minute // 6 if read_reserve is None else read_reserve
         self._cache: tuple[Hashable, dict[str, RawSheet], dict[str, dict[str, Any]]] | None = None
         self._mutex = threading.RLock()
         self._written = 0
@@ -229,9 +240,10 @@ class GoogleSheetsBackend:
         if until is not None:
             end = min(end, until)  # inside read_all: one deadline for all its calls
         attempt = 0
+        reserve = 0 if kind != "read" or self._writing() else self.read_reserve
         while True:
             try:
-                self.limiter.acquire(kind, end)
+                self.limiter.acquire(kind, end, reserve)
             except QuotaTimeout as exc:
                 raise WriteBlocked(
                     f"Google 表格的{'读取' if kind == 'read' else '写入'}配额（每分钟 {self.limiter.budgets[kind]} 次）"
@@ -275,6 +287,10 @@ class GoogleSheetsBackend:
                 fn = replacement
 
     # ------------------------------------------------------------------ change token / lock
+    def _writing(self) -> bool:
+        """This thread holds the write lock (the engine's flusher, a migration, the layout)."""
+        return bool(self._filelock.is_locked)  # the file lock's state is per thread
+
     def _drive_modified(self, deadline: float) -> str:
         def get() -> str:
             url = f"https://www.googleapis.com/drive/v3/files/{self.key}"
@@ -283,26 +299,46 @@ class GoogleSheetsBackend:
 
         return cast(str, self._call("read", get, what="Drive modifiedTime", deadline=deadline))
 
+    def _known_version(self) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """(the shared token if still fresh, else None; the last token known, else None)."""
+        st = self.limiter.states("modified", "writes")
+        writes = str(st["writes"][0]) if "writes" in st else "0"
+        state = st.get("modified")
+        if state is None:
+            return None, None
+        token = ("gs", str(state[0]), writes)
+        return (token if time.time() - state[1] < self.change_ttl else None), token
+
     def version(self) -> tuple[str, ...]:
-        """``("gs", modifiedTime)``; Drive is asked at most once per ``change_ttl`` (all workers)."""
-        state = self.limiter.get_state("modified")
-        now = time.time()
-        if state is not None and now - state[1] < self.change_ttl:
-            return ("gs", str(state[0]))
+        """``("gs", modifiedTime, writes)``: Drive's token, asked at most once per ``change_ttl``
+        by one process for all workers, and the count of this server's own writes (it moves
+        the moment a write ends, whatever Drive reports and however late)."""
+        fresh, last = self._known_version()
+        if fresh is not None:
+            return fresh
+        try:  # another process may be asking Drive right now: wait for its answer
+            self._readlock.acquire(timeout=min(10.0, self.deadline))
+        except LockTimeout:
+            return last or ("gs-unknown",)
         try:
-            modified = self._drive_modified(deadline=min(10.0, self.deadline))
-        except (WriteBlocked, WorkbookError) as exc:
-            log.warning("gsheets change check failed: %s", exc)
-            if state is not None:
-                return ("gs", str(state[0]))  # keep serving what we know
-            return ("gs-unknown",)
-        self.limiter.set_state("modified", modified, now)
-        return ("gs", modified)
+            fresh, last = self._known_version()
+            if fresh is not None:
+                return fresh
+            now = time.time()
+            try:
+                modified = self._drive_modified(deadline=min(10.0, self.deadline))
+            except (WriteBlocked, WorkbookError) as exc:
+                log.warning("gsheets change check failed: %s", exc)
+                return last or ("gs-unknown",)  # keep serving what we know
+            self.limiter.set_state("modified", modified, now)
+            fresh, last = self._known_version()
+            return last or ("gs-unknown",)
+        finally:
+            self._readlock.release()
 
     def _expire_version(self) -> None:
-        state = self.limiter.get_state("modified")
-        if state is not None:
-            self.limiter.set_state("modified", state[0], 0.0)
+        """This server changed the spreadsheet: every worker re-reads, Drive is asked again."""
+        self.limiter.bump_state("writes", expire=("modified",))  # at once: no reader sees one without the other
 
     def lock(self) -> WriteLock:
         """A reentrant file lock beside the journal: one writer per server at a time."""
@@ -356,20 +392,52 @@ class GoogleSheetsBackend:
                 if outer:
                     self._tl.until = None
 
+    def _shared_read(self, version: tuple[str, ...]) -> dict[str, RawSheet] | None:
+        """The read another worker shared for ``version`` (kept in the local cache), if any."""
+        if self._cache is not None and self._cache[0] == version:
+            return self._cache[1]
+        shared = self.limiter.get_state("read")
+        if shared is None or version[0] != "gs":
+            return None
+        try:
+            payload = json.loads(zlib.decompress(shared[0]))
+        except (zlib.error, ValueError, TypeError):
+            return None
+        if not payload or payload.get("version") != list(version):
+            return None
+        sheets = {t: RawSheet(t, rows) for t, rows in payload["tabs"].items()}
+        self._cache = (version, sheets, payload["meta"])
+        return sheets
+
     def _read_all(self) -> tuple[Hashable, dict[str, RawSheet]]:
         version = self.version()
-        if self._cache is not None and self._cache[0] == version:
-            return version, _copy(self._cache[1])
-        shared = self.limiter.get_state("read")
-        if shared is not None and version[0] == "gs":
-            try:
-                payload = json.loads(zlib.decompress(shared[0]))
-            except (zlib.error, ValueError, TypeError):
-                payload = None
-            if payload and payload.get("version") == list(version):
-                sheets = {t: RawSheet(t, rows) for t, rows in payload["tabs"].items()}
-                self._cache = (version, sheets, payload["meta"])
+        sheets = self._shared_read(version)
+        if sheets is not None:
+            return version, _copy(sheets)
+        # One process reads for all: wait for a read in progress and take what it shares.
+        # The writer waits only briefly (it may read on its own with the reserved budget).
+        writer = self._writing()
+        until: float = self._tl.until
+        try:
+            self._readlock.acquire(timeout=min(2.0, self.deadline) if writer else max(0.0, until - time.monotonic()))
+            locked = True
+        except LockTimeout:
+            if not writer:
+                raise WorkbookError("另一个进程正在读取 Google 表格，请稍后再试。") from None
+            locked = False
+        try:
+            version = self.version()
+            sheets = self._shared_read(version)
+            if sheets is not None:
                 return version, _copy(sheets)
+            return self._fetch(version)
+        finally:
+            if locked:
+                self._readlock.release()
+
+    def _fetch(self, version: tuple[str, ...]) -> tuple[Hashable, dict[str, RawSheet]]:
+        """Metadata and every tab from Google, shared with the other workers under ``version``."""
+        sheets: dict[str, RawSheet] = {}
         try:
             meta = self._metadata()
             titles = list(meta)

@@ -68,9 +68,13 @@ class QuotaLimiter:
             self._local.pid = os.getpid()
         return con
 
-    def try_acquire(self, kind: str) -> float:
-        """Take one request of ``kind`` now and return 0, or return the seconds to wait."""
-        budget = self.budgets[kind]
+    def try_acquire(self, kind: str, reserve: int = 0) -> float:
+        """Take one request of ``kind`` now and return 0, or return the seconds to wait.
+
+        ``reserve`` requests of the budget are left for callers that pass no reserve (the
+        Google backend keeps a few reads for the process writing, so page views that re-read
+        can never starve the writes of the reads they need)."""
+        budget = max(1, self.budgets[kind] - max(0, reserve))
         con = self._con()
         now = self.clock()
         con.execute("BEGIN IMMEDIATE")
@@ -89,10 +93,10 @@ class QuotaLimiter:
             con.execute("ROLLBACK")
             raise
 
-    def acquire(self, kind: str, deadline: float | None = None) -> None:
+    def acquire(self, kind: str, deadline: float | None = None, reserve: int = 0) -> None:
         """Wait for budget; ``deadline`` is a ``time.monotonic()`` instant (QuotaTimeout past it)."""
         while True:
-            wait = self.try_acquire(kind)
+            wait = self.try_acquire(kind, reserve)
             if wait <= 0:
                 return
             if deadline is not None and time.monotonic() + wait > deadline:
@@ -120,6 +124,32 @@ class QuotaLimiter:
             " ON CONFLICT(key) DO UPDATE SET value=excluded.value, at=excluded.at",
             (key, value, self.clock() if at is None else at),
         )
+
+    def bump_state(self, key: str, *, expire: tuple[str, ...] = ()) -> int:
+        """Add one to the integer kept under ``key`` (0 if absent) and return the new value;
+        in the same transaction, make the states named in ``expire`` stale (age 0)."""
+        con = self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute("SELECT value FROM gsheets_state WHERE key=?", (key,)).fetchone()
+            value = (int(row[0]) if row and isinstance(row[0], int) else 0) + 1
+            con.execute(
+                "INSERT INTO gsheets_state(key, value, at) VALUES (?,?,?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value, at=excluded.at",
+                (key, value, self.clock()),
+            )
+            con.executemany("UPDATE gsheets_state SET at=0 WHERE key=?", [(k,) for k in expire])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return value
+
+    def states(self, *keys: str) -> dict[str, tuple[Any, float]]:
+        """Several ``get_state`` values in one query."""
+        marks = ",".join("?" * len(keys))
+        rows = self._con().execute(f"SELECT key, value, at FROM gsheets_state WHERE key IN ({marks})", keys)  # noqa: S608 - placeholders only
+        return {r[0]: (r[1], float(r[2])) for r in rows}
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
