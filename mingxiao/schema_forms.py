@@ -215,3 +215,44 @@ def parse_merge_base(text: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+# -- errors at their fields ------------------------------------------------------------------
+
+Problem = tuple[str, Mapping[str, Any]]  # (Chinese msgid template, its parameters), as rules give
+
+
+def problem_text(problem: Problem) -> str:
+    """A rule's or the engine's problem in the page's language."""
+    template, params = problem
+    return _(template).format(**params)
+
+
+def show_error(form: Any, key: str, message: str) -> None:
+    """Show ``message`` at the field ``key``, or above the form when it has no such field."""
+    if key in form:
+        errors = form[key].errors
+        if isinstance(errors, tuple):  # WTForms leaves a tuple on fields it did not validate
+            form[key].errors = errors = list(errors)
+        if message not in errors:
+            errors.append(message)
+    else:
+        form.form_errors.append(message)
+
+
+def show_problems(form: Any, problems: Mapping[str, Problem]) -> None:
+    """Each problem at its field (e.g. the ``details`` of the engine's ValidationError)."""
+    for key, problem in problems.items():
+        show_error(form, key, problem_text(problem))
+
+
+def form_values(form: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """The form's data for those of ``keys`` it has; blank text becomes None."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key in form:
+            data = form[key].data
+            if isinstance(data, str):
+                data = data.strip() or None
+            out[key] = data
+    return out

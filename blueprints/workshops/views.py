@@ -10,7 +10,6 @@ through the workshop it belongs to.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -20,7 +19,15 @@ from werkzeug.exceptions import HTTPException
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
-from mingxiao.schema_forms import merge_base, parse_merge_base, schema_form
+from mingxiao.schema_forms import (
+    form_values,
+    merge_base,
+    parse_merge_base,
+    problem_text,
+    schema_form,
+    show_error,
+    show_problems,
+)
 from mingxiao.sheetdb import Page, Record, ValidationError
 
 from . import rules
@@ -35,11 +42,6 @@ CONFLICT_MESSAGE = "有人在您编辑期间改了同一项内容，您的修改
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _text(problem: tuple[str, dict[str, Any]]) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _workshop_or_404(workshop_id: str, action: str) -> Record:
@@ -68,35 +70,6 @@ def _choices_for(col: Any) -> Sequence[str]:
     return get_db().choices_for(col) if col.type == "enum" else ()
 
 
-def _form_values(form: Any, keys: Sequence[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key in keys:
-        data = form[key].data
-        if isinstance(data, str):
-            data = data.strip() or None
-        elif isinstance(data, Decimal):  # from a DecimalField: the sheet stores plain numbers
-            data = float(data)
-        values[key] = data
-    return values
-
-
-def _attach(form: Any, key: str, message: str) -> None:
-    """Show ``message`` at field ``key``, or above the form when the form has no such field."""
-    if key in form:
-        errors = form[key].errors
-        if isinstance(errors, tuple):  # WTForms leaves a tuple on fields it did not validate
-            form[key].errors = errors = list(errors)
-        if message not in errors:
-            errors.append(message)
-    else:
-        form.form_errors.append(message)
-
-
-def _attach_all(form: Any, exc: ValidationError) -> None:
-    for key, problem in exc.details.items():
-        _attach(form, key, _text(problem))
-
-
 def _update(sheet: str, rec: Record, values: dict[str, Any], form: Any, done: str) -> Any:
     """Save an edit (three-way merge against what the form showed); None if the form has errors."""
     try:
@@ -111,7 +84,7 @@ def _update(sheet: str, rec: Record, values: dict[str, Any], form: Any, done: st
             )
         )
     except ValidationError as exc:
-        _attach_all(form, exc)
+        show_problems(form, exc.details)
         return None
     if result.status == "parked" and result.op is not None:
         flash(_(CONFLICT_MESSAGE), "warning")
@@ -224,7 +197,7 @@ def new() -> Any:
         abort(404)
     problem = rules.second_workshop_problem(trainee.id, db.table("workshops").all())
     if problem is not None:  # one workshop per trainee: send them to the one they lead
-        flash(_text(problem), "error")
+        flash(problem_text(problem), "error")
         existing = rules.workshops_of(trainee.id, db.table("workshops").all())[0]
         return redirect(url_for("workshops.detail", workshop_id=existing["id"]))
     schema = db.schemas["workshops"]
@@ -237,12 +210,12 @@ def new() -> Any:
               "base_school": trainee.get("school")},
     )  # fmt: skip
     if form.validate_on_submit():
-        values = _form_values(form, WORKSHOP_FIELDS)
+        values = form_values(form, WORKSHOP_FIELDS)
         values.update(trainee=trainee.id, district=trainee.get("district"))
         try:
             rec = db.table("workshops").insert(values, user=current_user.email)
         except ValidationError as exc:
-            _attach_all(form, exc)
+            show_problems(form, exc.details)
         else:
             flash(_("工作室已建立。接下来可以登记成员和活动。"), "success")
             return redirect(url_for("workshops.detail", workshop_id=rec.id))
@@ -257,7 +230,7 @@ def edit(workshop_id: str) -> Any:
     form = schema_form(schema, WORKSHOP_FIELDS, _choices_for, data=dict(rec))
     if form.validate_on_submit():
         done = _update(
-            "workshops", rec, _form_values(form, WORKSHOP_FIELDS), form, _("已保存工作室信息。")
+            "workshops", rec, form_values(form, WORKSHOP_FIELDS), form, _("已保存工作室信息。")
         )
         if done is not None:
             return done
@@ -276,7 +249,7 @@ def edit(workshop_id: str) -> Any:
 def _check_member(form: Any, values: dict[str, Any]) -> bool:
     problem = rules.member_dates_problem(values.get("joined_on"), values.get("left_on"))
     if problem is not None:
-        _attach(form, "left_on", _text(problem))
+        show_error(form, "left_on", problem_text(problem))
         return False
     return True
 
@@ -293,14 +266,14 @@ def member_new(workshop_id: str) -> Any:
         data={"district": workshop.get("district"), "role": "成员", "joined_on": db.today()},
     )
     if form.validate_on_submit():
-        values = _form_values(form, MEMBER_FIELDS)
+        values = form_values(form, MEMBER_FIELDS)
         if _check_member(form, values):
             try:
                 db.table("workshop_members").insert(
                     {**values, "workshop": workshop.id}, user=current_user.email
                 )
             except ValidationError as exc:
-                _attach_all(form, exc)
+                show_problems(form, exc.details)
             else:
                 flash(_("已登记成员 %(name)s。", name=values.get("name")), "success")
                 return redirect(url_for("workshops.detail", workshop_id=workshop.id))
@@ -316,7 +289,7 @@ def member_edit(workshop_id: str, member_id: str) -> Any:
         get_db().schemas["workshop_members"], MEMBER_FIELDS, _choices_for, data=dict(member)
     )
     if form.validate_on_submit():
-        values = _form_values(form, MEMBER_FIELDS)
+        values = form_values(form, MEMBER_FIELDS)
         if _check_member(form, values):
             done = _update(
                 "workshop_members",
@@ -352,13 +325,13 @@ def activity_new(workshop_id: str) -> Any:
         data={"date": db.today(), "location": workshop.get("base_school")},
     )
     if form.validate_on_submit():
-        values = _form_values(form, ACTIVITY_FIELDS)
+        values = form_values(form, ACTIVITY_FIELDS)
         try:
             db.table("workshop_activities").insert(
                 {**values, "workshop": workshop.id}, user=current_user.email
             )
         except ValidationError as exc:
-            _attach_all(form, exc)
+            show_problems(form, exc.details)
         else:
             flash(_("已登记活动“%(topic)s”。", topic=values.get("topic")), "success")
             return redirect(url_for("workshops.detail", workshop_id=workshop.id))
@@ -377,7 +350,7 @@ def activity_edit(workshop_id: str, activity_id: str) -> Any:
         done = _update(
             "workshop_activities",
             activity,
-            _form_values(form, ACTIVITY_FIELDS),
+            form_values(form, ACTIVITY_FIELDS),
             form,
             _("已保存活动。"),
         )

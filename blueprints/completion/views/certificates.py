@@ -25,6 +25,7 @@ from flask_login import current_user, login_required
 from mingxiao import pdf
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, permission_required, require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import certificates, data, rules
@@ -32,11 +33,6 @@ from ..blueprint import bp
 from ..forms import IssueForm, RevokeForm
 
 log = logging.getLogger(__name__)
-
-
-def problem_text(problem: rules.Problem) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _certificate_or_404(cert_id: str) -> Record:

@@ -16,7 +16,13 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
-from mingxiao.schema_forms import merge_base, parse_merge_base
+from mingxiao.schema_forms import (
+    form_values,
+    merge_base,
+    parse_merge_base,
+    problem_text,
+    show_problems,
+)
 from mingxiao.sheetdb import ValidationError
 
 from .. import rules
@@ -28,17 +34,7 @@ from ..forms import (
     merge_form,
     replace_lead_field,
 )
-from .common import (
-    attach_all,
-    form_values,
-    insert,
-    max_co,
-    names,
-    problem_text,
-    record_or_404,
-    trainee_label,
-    update,
-)
+from .common import insert, max_co, names, record_or_404, trainee_label, update
 
 SHEET = "mentor_assignments"
 
@@ -147,7 +143,7 @@ def assignment_new() -> Any:
                 table.validate(values, partial=False)
             except ValidationError as exc:
                 problems = exc.details
-        attach_all(form, problems)
+        show_problems(form, problems)
         if not problems:
             if old_lead is not None:
                 note = _("更换主导师：由 %(mentor)s 接任", mentor=values["mentor"])
@@ -186,7 +182,7 @@ def assignment_edit(assignment_id: str) -> Any:
             exclude_id=row.id,
             max_co=max_co(),
         )
-        attach_all(form, problems)
+        show_problems(form, problems)
         if not problems:
             done = update(
                 SHEET,

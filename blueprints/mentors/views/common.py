@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, url_for
@@ -13,31 +13,8 @@ from werkzeug.routing import RequestRedirect
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
+from mingxiao.schema_forms import show_problems
 from mingxiao.sheetdb import Record, ValidationError
-
-from ..rules import Problem
-
-
-def problem_text(problem: Problem) -> str:
-    template, params = problem
-    return _(template).format(**params)
-
-
-def attach(form: Any, key: str, message: str) -> None:
-    """Show ``message`` at the field ``key`` (or above the form when there is no such field)."""
-    if key in form:
-        errors = form[key].errors
-        if isinstance(errors, tuple):  # WTForms leaves a tuple on fields it did not validate
-            form[key].errors = errors = list(errors)
-        if message not in errors:
-            errors.append(message)
-    else:
-        form.form_errors.append(message)
-
-
-def attach_all(form: Any, problems: Mapping[str, Problem]) -> None:
-    for key, problem in problems.items():
-        attach(form, key, problem_text(problem))
 
 
 def record_or_404(sheet: str, record_id: str, action: str) -> Record:
@@ -59,24 +36,12 @@ def max_co() -> int:
     return int(current_app.config.get("MENTORS_MAX_CO_MENTORS", 2))
 
 
-def form_values(form: Any, keys: Iterable[str]) -> dict[str, Any]:
-    """The form's data for ``keys``; blank text becomes None."""
-    out: dict[str, Any] = {}
-    for key in keys:
-        if key in form:
-            data = form[key].data
-            if isinstance(data, str):
-                data = data.strip() or None
-            out[key] = data
-    return out
-
-
 def insert(sheet: str, form: Any, values: dict[str, Any]) -> Record | None:
     """Insert a row; the engine's own refusals are shown at their fields (None then)."""
     try:
         return get_db().table(sheet).insert(values, user=current_user.email)
     except ValidationError as exc:
-        attach_all(form, exc.details)
+        show_problems(form, exc.details)
         return None
 
 
@@ -95,7 +60,7 @@ def update(
     try:
         result = get_db().table(sheet).update(rec.id, changes, base=base, user=current_user.email)
     except ValidationError as exc:
-        attach_all(form, exc.details)
+        show_problems(form, exc.details)
         return None
     if result.status == "parked" and result.op is not None:
         flash(

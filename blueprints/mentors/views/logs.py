@@ -17,22 +17,13 @@ from flask_login import current_user, login_required
 from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
-from mingxiao.schema_forms import merge_base, parse_merge_base
+from mingxiao.schema_forms import form_values, merge_base, parse_merge_base, show_problems
 from mingxiao.sheetdb import Record
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import LOG_FIELDS, HoursFilterForm, LogFilterForm, VoidForm, merge_form, options
-from .common import (
-    attach_all,
-    form_values,
-    insert,
-    names,
-    profile_url,
-    record_or_404,
-    trainee_label,
-    update,
-)
+from .common import insert, names, profile_url, record_or_404, trainee_label, update
 
 SHEET = "mentoring_logs"
 PER_PAGE = 30
@@ -203,7 +194,7 @@ def _log_keys() -> tuple[str, ...]:
 def _check_log(form: Any, values: dict[str, Any]) -> bool:
     db = get_db()
     problems = rules.validate_log(values, db.table("mentor_assignments").all(), db.today())
-    attach_all(form, problems)
+    show_problems(form, problems)
     return not problems
 
 

@@ -12,12 +12,12 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
-from mingxiao.schema_forms import merge_base, parse_merge_base
+from mingxiao.schema_forms import form_values, merge_base, parse_merge_base
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import MENTOR_FIELDS, MENTOR_SELF_FIELDS, merge_form
-from .common import form_values, insert, names, record_or_404, update
+from .common import insert, names, record_or_404, update
 
 LIST_COLUMNS = ("id", "name", "organisation", "expertise", "phone", "active")
 

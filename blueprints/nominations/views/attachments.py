@@ -20,17 +20,13 @@ from flask_login import current_user, login_required
 from mingxiao import uploads
 from mingxiao.database import get_db
 from mingxiao.policy import require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record
 
 from .. import attachments, workflow
 from ..blueprint import bp
 
 FIELD = "attachments"
-
-
-def _text(problem: tuple[str, dict[str, Any]]) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _error(form: Any, message: str) -> None:
@@ -57,7 +53,7 @@ def save_files(form: Any, existing: list[str], *, user: str) -> list[str] | None
         return []
     problem = attachments.count_problem(existing, len(files))
     if problem is not None:
-        _error(form, _text(problem))
+        _error(form, problem_text(problem))
         return None
     saved: list[uploads.StoredFile] = []
     try:
@@ -148,7 +144,7 @@ def attachment_remove(nomination_id: str, name: str) -> Any:
         abort(404)
     locked = workflow.edit_problem(rec.get("status"))
     if locked is not None:
-        flash(_text(locked), "warning")
+        flash(problem_text(locked), "warning")
         return back
     result = (
         get_db()

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
-from mingxiao.schema_forms import merge_base, parse_merge_base
+from mingxiao.schema_forms import merge_base, parse_merge_base, problem_text, show_error
 from mingxiao.sheetdb import Record, ValidationError
 from mingxiao.sheetdb.types import N_
 
@@ -46,11 +46,6 @@ SUMMARY_COLUMNS = (
     "name", "gender", "birth_date", "political_status", "education", "school", "school_type",
     "position", "head_since", "title", "route", "recommending_unit", "phone", "status",
 )  # fmt: skip
-
-
-def _problem_text(problem: tuple[str, dict[str, Any]]) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _is_admin() -> bool:
@@ -100,18 +95,6 @@ def _form_values(form: Any) -> dict[str, Any]:
     return values
 
 
-def _attach(form: Any, key: str, message: str) -> None:
-    """Show ``message`` at the field ``key`` (or above the form when there is no such field)."""
-    if key in form:
-        errors = form[key].errors
-        if isinstance(errors, tuple):  # WTForms leaves a tuple on fields it did not validate
-            form[key].errors = errors = list(errors)
-        if message not in errors:
-            errors.append(message)
-    else:
-        form.form_errors.append(message)
-
-
 def _check(
     form: Any,
     values: dict[str, Any],
@@ -132,8 +115,8 @@ def _check(
     if window:
         problem = workflow.window_problem(cohort, db.today())
         if problem is not None:
-            form.form_errors.append(_problem_text(problem))
-            _attach(form, "cohort", _problem_text(problem))
+            form.form_errors.append(problem_text(problem))
+            show_error(form, "cohort", problem_text(problem))
             return False
     if cohort is None:
         return False
@@ -150,7 +133,7 @@ def _check(
     for key, problem in problems.items():
         if private and key == rules.DUPLICATE_KEY:
             problem = (DUPLICATE_PRIVATE, {})
-        _attach(form, key, _problem_text(problem))
+        show_error(form, key, problem_text(problem))
         ok = False
     return ok
 
@@ -262,7 +245,7 @@ def new() -> Any:
             except ValidationError as exc:
                 forget_files(stored)
                 for key, problem in exc.details.items():
-                    _attach(form, key, _problem_text(problem))
+                    show_error(form, key, problem_text(problem))
             else:
                 flash(_("已保存推荐 %(id)s（草稿）。核对无误后请盖章。", id=rec.id), "success")
                 return redirect(url_for("nominations.detail", nomination_id=rec.id))
@@ -276,7 +259,7 @@ def edit(nomination_id: str) -> Any:
     rec = _nomination_or_404(nomination_id, "nominations.edit")
     locked = workflow.edit_problem(rec.get("status"))
     if locked is not None:
-        flash(_problem_text(locked), "warning")
+        flash(problem_text(locked), "warning")
         return redirect(url_for("nominations.detail", nomination_id=rec.id))
     db = get_db()
     admin = _is_admin()
@@ -309,7 +292,7 @@ def edit(nomination_id: str) -> Any:
             except ValidationError as exc:
                 forget_files(stored)
                 for key, problem in exc.details.items():
-                    _attach(form, key, _problem_text(problem))
+                    show_error(form, key, problem_text(problem))
             else:
                 if result.status == "parked" and result.op is not None:
                     flash(
@@ -338,7 +321,7 @@ def _save(rec: Record, changes: dict[str, Any], message: str) -> Any:
 
 
 def _refuse(rec: Record, problem: tuple[str, dict[str, Any]]) -> Any:
-    flash(_problem_text(problem), "error")
+    flash(problem_text(problem), "error")
     return redirect(url_for("nominations.detail", nomination_id=rec.id))
 
 

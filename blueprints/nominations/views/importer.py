@@ -24,6 +24,7 @@ from wtforms.validators import InputRequired, Optional
 from mingxiao import uploads
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record
 
 from .. import importer, workflow
@@ -66,11 +67,6 @@ class ConfirmForm(FlaskForm):
 
 def _is_admin() -> bool:
     return authorize(current_user, "nominations.all_districts")
-
-
-def _text(problem: tuple[str, dict[str, Any]]) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _folder() -> Path:
@@ -118,7 +114,7 @@ def _analyse(state: dict[str, Any], cohort: Record) -> importer.Analysis:
 def _messages(row: importer.ImportRow) -> list[dict[str, str | None]]:
     out = []
     for p in row.problems:
-        text = _text((p.template, p.params))
+        text = problem_text((p.template, p.params))
         if p.fix:
             text = f"{text}；{_(p.fix)}"
         out.append({"address": p.address, "header": p.header, "text": text})
@@ -166,7 +162,7 @@ def _store(form: ImportForm, cohort: Record, district: str) -> str | None:
         importer.read_summary(folder / stored.name, get_db().schemas["nominations"])
     except importer.ImportFileError as exc:
         (folder / stored.name).unlink(missing_ok=True)
-        form.file.errors.append(_text((exc.template, exc.params)))
+        form.file.errors.append(problem_text((exc.template, exc.params)))
         return None
     db = get_db()
     importer.purge_expired(folder, db.now())
@@ -192,7 +188,7 @@ def import_upload() -> Any:
         district = form.district.data if _is_admin() else current_user.district
         problem = workflow.window_problem(cohort, db.today())
         if problem is not None:
-            form.cohort.errors = [*form.cohort.errors, _text(problem)]
+            form.cohort.errors = [*form.cohort.errors, problem_text(problem)]
         elif not district or district not in db.choices("districts"):
             target = form.district if _is_admin() else form.cohort
             target.errors = [*target.errors, _("请选择导入到哪个区、县（市）。")]
@@ -243,7 +239,7 @@ def import_preview(upload_id: str) -> Any:
         rows=rows,
         headers={k: schema.column(k).header for k in PREVIEW_FIELDS},
         recognised=[schema.column(k).header for k in analysis.table.columns],
-        window_problem=_text(window) if window else None,
+        window_problem=problem_text(window) if window else None,
         form=ConfirmForm(),
         chunk_size=importer.CHUNK_SIZE,
     )
@@ -292,8 +288,8 @@ def import_confirm(upload_id: str) -> Any:
         problem = workflow.window_problem(cohort, db.today())
         if problem is not None:
             if chunk is not None:
-                return jsonify(message=_text(problem)), 409
-            flash(_text(problem), "error")
+                return jsonify(message=problem_text(problem)), 409
+            flash(problem_text(problem), "error")
             return redirect(preview_url)
         try:
             analysis = _analyse(state, cohort)

@@ -35,6 +35,7 @@ from wtforms.validators import InputRequired, Length
 from mingxiao.auth import credentials
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import problem_text, show_error
 from mingxiao.sheetdb import Record, ValidationError
 from mingxiao.sheetdb.types import N_
 
@@ -42,7 +43,7 @@ from .. import attachments, invitations, workflow
 from ..blueprint import bp
 from ..forms import CONDITIONS, DECLARATIONS, nomination_form, options
 from .attachments import forget_files, not_saved_notice, save_files
-from .entry import _attach, _check, _choices_for, _cohort_choices, _form_values, _problem_text
+from .entry import _check, _choices_for, _cohort_choices, _form_values
 
 PER_PAGE = 25
 # Fields of the 推荐表 the invitation fixes (or that a self-application leaves out).
@@ -147,11 +148,11 @@ def invitation_list() -> Any:
     cohort = db.table("cohorts").get(form.cohort.data or "")
     problem = workflow.window_problem(cohort, db.today())
     if problem is not None or cohort is None:
-        _attach(form, "cohort", _problem_text(problem or (N_("请选择推荐的期次。"), {})))
+        show_error(form, "cohort", problem_text(problem or (N_("请选择推荐的期次。"), {})))
         return _list_page(form)
     problem = invitations.validity_problem(form.days.data)
     if problem is not None:
-        _attach(form, "days", _problem_text(problem))
+        show_error(form, "days", problem_text(problem))
         return _list_page(form)
     district = form.district.data if _is_admin() else current_user.district
     record, token = invitations.issue(
@@ -181,7 +182,7 @@ def invitation_withdraw(invitation_id: str) -> Any:
     now = db.now()
     problem = invitations.withdraw_problem(rec, now)
     if problem is not None:
-        flash(_problem_text(problem), "error")
+        flash(problem_text(problem), "error")
     else:
         invitations.withdraw(db, credentials(), rec, user=current_user.email, now=now)
         flash(
@@ -245,7 +246,7 @@ def invite(token: str) -> Any:
                 store.release_invitation_token(token, invitations.PURPOSE)
                 forget_files(saved)
                 for key, problem in exc.details.items():
-                    _attach(form, key, _problem_text(problem))
+                    show_error(form, key, problem_text(problem))
             else:
                 db.table(invitations.SHEET).update(
                     invitation.id, {"used_at": now, "nomination": rec.id}, user=user
@@ -257,7 +258,7 @@ def invite(token: str) -> Any:
     elif request.method == "GET":
         closed = workflow.window_problem(cohort, db.today())
         if closed is not None:  # the link stays valid; the page says why it cannot be sent now
-            form.form_errors.append(_problem_text(closed))
+            form.form_errors.append(problem_text(closed))
     not_saved_notice(form)
     page = render_template(
         "nominations/invite_form.html",

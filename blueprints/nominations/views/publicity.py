@@ -23,6 +23,7 @@ from wtforms.validators import Length, Optional
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record, ValidationError
 from mingxiao.sheetdb.types import N_
 
@@ -74,11 +75,6 @@ class ResolveForm(FlaskForm):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _text(problem: Problem) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _calendar() -> publicity.WorkCalendar:
@@ -136,7 +132,7 @@ def _objection_form(nominations: list[Record], **kwargs: Any) -> ObjectionForm:
 def _attach(form: Any, problems: dict[str, Problem]) -> None:
     for key, problem in problems.items():
         field = form[key]
-        field.errors = [*field.errors, _text(problem)]
+        field.errors = [*field.errors, problem_text(problem)]
 
 
 # --------------------------------------------------------------------------- overview
@@ -197,7 +193,7 @@ def _render_cohort(cohort: Record, objection_form: ObjectionForm | None = None) 
         names=names,
         objection_form=objection_form or _objection_form(nominations, received_on=today),
         resolve_form=ResolveForm(),
-        problem=_text(problem) if problem else None,
+        problem=problem_text(problem) if problem else None,
         plan=plan,
         pending=publicity.PENDING,
         upheld=publicity.UPHELD,
@@ -233,7 +229,7 @@ def publicity_open(cohort_id: str) -> Any:
     if form.validate_on_submit():
         problem = publicity.open_problem(_name(cohort), nominations)
         if problem is not None:
-            form.form_errors.append(_text(problem))
+            form.form_errors.append(problem_text(problem))
         else:
             start = form.publicity_start.data
             end = form.publicity_end.data
@@ -337,7 +333,7 @@ def publicity_objection_resolve(objection_id: str) -> Any:
     if problem is None and form.errors:
         problem = (N_("核查结果太长，请精简到 5000 字以内。"), {})
     if problem is not None:
-        flash(_text(problem), "error")
+        flash(problem_text(problem), "error")
         return redirect(back)
     db.table("publicity_objections").update(
         objection.id,
@@ -377,7 +373,7 @@ def publicity_finalise(cohort_id: str) -> Any:
     objections = _objections(nominations)
     problem = publicity.finalise_problem(_name(cohort), nominations, objections, today=today)
     if problem is not None:
-        flash(_text(problem), "error")
+        flash(problem_text(problem), "error")
         return back
     trainees = db.table("trainees")
     plan = publicity.finalise_plan(

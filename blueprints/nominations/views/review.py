@@ -25,6 +25,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from mingxiao import exports
 from mingxiao.database import get_db
 from mingxiao.policy import require, scoped
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record
 
 from .. import review
@@ -43,11 +44,6 @@ EXPORT_COLUMNS = ("id", "name", "district", "school", "position", "title", "stat
 COMMENT_MAX = 2000
 # The audit note of a doubled weight row voided on save (workbook data: Chinese).
 DUPLICATE_WEIGHT_NOTE = "重复的评分维度，以评分权重页面保存的值为准"
-
-
-def _problem_text(problem: tuple[str, dict[str, Any]]) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 def _criteria() -> tuple[str, ...]:
@@ -225,7 +221,7 @@ def score(nomination_id: str) -> Any:
         form=form,
         criteria=list(enumerate(criteria)),
         weights=weights,
-        weight_problems=[_problem_text(p) for p in problems],
+        weight_problems=[problem_text(p) for p in problems],
     )
 
 
@@ -235,7 +231,7 @@ def _scores_ok(form: Any, criteria: Sequence[str]) -> bool:
     for i, criterion in enumerate(criteria):
         problem = review.score_problem((form[f"score_{i}"].data or "").strip(), criterion)
         if problem is not None:
-            form[f"score_{i}"].errors = [*form[f"score_{i}"].errors, _problem_text(problem)]
+            form[f"score_{i}"].errors = [*form[f"score_{i}"].errors, problem_text(problem)]
             ok = False
     return ok
 
@@ -327,7 +323,7 @@ def review_index() -> Any:
     return render_template(
         "nominations/review_index.html",
         overview=overview,
-        weight_problems=[_problem_text(p) for p in problems],
+        weight_problems=[problem_text(p) for p in problems],
         start_form=StartForm(),
     )
 
@@ -417,7 +413,7 @@ def review_weights() -> Any:
         form=form,
         criteria=list(enumerate(criteria)),
         notes=notes,
-        stored_problems=[_problem_text(p) for p in problems_now],
+        stored_problems=[problem_text(p) for p in problems_now],
     )
 
 
@@ -483,7 +479,7 @@ def _ranking(cohort: Record) -> tuple[list[review.RankRow], list[str]]:
     db = get_db()
     weights, problems = _weights()
     if problems:
-        return [], [_problem_text(p) for p in problems]
+        return [], [problem_text(p) for p in problems]
     pool = review.in_pool(db.table("nominations").where(cohort=cohort.id), cohort.id)
     ids = {n.id for n in pool}
     rows = [r for r in db.table("expert_scores").all() if r.get("nomination") in ids]
@@ -501,7 +497,7 @@ def _render_ranking(cohort: Record, form: Any, errors: Sequence[str] = ()) -> st
         rows=rows,
         quota=quota,
         ratio=review.candidates_per_place(len(rows), quota),
-        ratio_problem=_problem_text(ratio) if ratio else None,
+        ratio_problem=problem_text(ratio) if ratio else None,
         weight_problems=weight_problems,
         columns=[(k, schema.column(k).header) for k in RANKING_COLUMNS],
         form=form,
@@ -563,9 +559,9 @@ def review_shortlist(cohort_id: str) -> Any:
     reason = form.override_reason.data or ""
     problems = review.shortlist_problems(rows, chosen, review.quota_of(cohort), reason)
     if problems:
-        messages = [_problem_text(p) for p in problems]
+        messages = [problem_text(p) for p in problems]
         form.override_reason.errors = [
-            _problem_text(p) for p in problems if p[0] == review.OVERRIDE_NEEDS_REASON
+            problem_text(p) for p in problems if p[0] == review.OVERRIDE_NEEDS_REASON
         ]
         return _render_ranking(cohort, form, messages)
     table = get_db().table("nominations")
