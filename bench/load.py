@@ -676,6 +676,42 @@ def run(backends: list[str], *, scale: float, users: int, seconds: int, workers:
     }
 
 
+IN_PROCESS_PAGES = (
+    "/nominations/", "/nominations/invitations", "/trainees/", "/trainees/eliminations",
+    "/workshops/", "/deliverables/", "/curriculum/sessions", "/curriculum/risk",
+    "/notifications/", "/healthz",
+)  # fmt: skip
+
+
+def in_process(template: Path, world: dict[str, Any], runs: int = 7) -> dict[str, float]:
+    """Median milliseconds per view of each district page, in-process (Flask test client, the
+    first clerk account, one warm view first): what a page costs without HTTP or queueing."""
+    import statistics
+
+    from app import create_app
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-inproc-"))
+    try:
+        instance = copy_instance(template, tmp / "instance", google=False)
+        app = create_app({"INSTANCE_PATH": str(instance), "SECRET_KEY": SECRET,
+                          "WTF_CSRF_ENABLED": False, "TESTING": True})  # fmt: skip
+        client = app.test_client()
+        account = world["accounts"][0]
+        client.post("/auth/login", data={"email": account["email"], "password": world["password"]})
+        out: dict[str, float] = {}
+        for path in IN_PROCESS_PAGES:
+            assert client.get(path).status_code == 200, path
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                client.get(path)
+                times.append(time.perf_counter() - t0)
+            out[path] = round(statistics.median(times) * 1000, 1)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     # ``kill`` (SIGTERM) must still stop gunicorn and locust: run the finally blocks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -701,9 +737,25 @@ def main() -> None:
         default=None,
         help="a built instance folder (from the cache) to use",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="only time each district page in-process (xlsx, no server) and print the medians",
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached demo instance")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "load.json")
     args = parser.parse_args()
+    if args.in_process:
+        if args.instance is not None:
+            template = args.instance
+            world = json.loads((template / "world.json").read_text(encoding="utf-8"))
+        else:
+            template, world = cached_instance(
+                BENCH_DIR / "out" / "load-cache", args.scale, fresh=args.fresh
+            )
+        for path, ms_ in in_process(template, world).items():
+            print(f"{path:28s} {ms_:8.1f} ms")
+        return
     backends = ["xlsx", "google"] if args.backend == "both" else [args.backend]
     phases = tuple(p for p in args.phases.split(",") if p)
     worker_classes = tuple(c for c in args.worker_class.split(",") if c) or (None,)
