@@ -23,7 +23,12 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("MINGXIAO_BIND", "127.0.0.1:8000")
 # Four workers suit 2 cores: requests mostly wait on the workbook lock or the network.
 workers = _int("MINGXIAO_WORKERS", 4)
-worker_class = "sync"
+# sync, not gthread: pages are CPU-bound Python, so the threads of one worker share its
+# interpreter lock. With 4 threads per worker the load test (bench/README.md) saw more list
+# throughput at 10x the real data but a much worse p95 at the real size (pages, forms and
+# exports 6-12x slower at p95). gthread passes the set test too: MINGXIAO_WORKER_CLASS=gthread.
+worker_class = os.environ.get("MINGXIAO_WORKER_CLASS", "sync")
+threads = _int("MINGXIAO_THREADS", 4 if worker_class == "gthread" else 1)
 # A Google Sheets call gives up well before this (mingxiao's own per-call timeout is shorter),
 # so a slow API shows the user an error page instead of a killed worker.
 timeout = _int("MINGXIAO_WORKER_TIMEOUT", 60)

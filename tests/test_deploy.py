@@ -80,6 +80,21 @@ def test_gunicorn_config_serves_the_site_behind_a_tls_proxy_without_logging_quer
     assert "13800138000" not in text
 
 
+def test_gunicorn_config_ships_sync_workers_and_gthread_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """sync by default (bench/README.md: gthread's p95 was worse); the environment may switch."""
+    import runpy
+
+    monkeypatch.delenv("MINGXIAO_WORKER_CLASS", raising=False)
+    monkeypatch.delenv("MINGXIAO_THREADS", raising=False)
+    shipped = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (shipped["worker_class"], shipped["threads"], shipped["workers"]) == ("sync", 1, 4)
+    monkeypatch.setenv("MINGXIAO_WORKER_CLASS", "gthread")
+    asked = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (asked["worker_class"], asked["threads"]) == ("gthread", 4)
+
+
 def test_systemd_unit_runs_gunicorn_with_the_shipped_config():
     unit = (DEPLOY / "mingxiao.service").read_text(encoding="utf-8")
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
