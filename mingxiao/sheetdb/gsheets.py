@@ -772,16 +772,15 @@ class GoogleSheetsBackend:
         _, tabs = self.read_all()
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        wb = Workbook()
-        wb.remove(wb.active)
+        # write-only: rows are streamed, several times faster and lighter than building every
+        # cell object (the hourly backup runs in a worker beside the requests it serves)
+        wb = Workbook(write_only=True)
         for title, sheet in tabs.items():
             ws = wb.create_sheet(excel_title(title))
-            for r, row in enumerate(sheet.rows, start=1):
-                for c, v in enumerate(row, start=1):
-                    if v is not None:
-                        _xlsx_cell(ws.cell(row=r, column=c), v)
             if sheet.rows:
                 ws.freeze_panes = "A2"
+            for row in sheet.rows:
+                ws.append([_xlsx_cell(ws, v) for v in row])
         buf = io.BytesIO()
         wb.save(buf)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.", suffix=".xlsx")
@@ -800,14 +799,17 @@ class GoogleSheetsBackend:
         self.limiter.close()
 
 
-def _xlsx_cell(cell: Any, value: Any) -> None:
-    """Store a value read from Google in a snapshot cell: text stays text, never a formula
-    (openpyxl would make ``=…`` a live formula the person opening the backup runs)."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if is_formula_like(value):
-            cell.quotePrefix = True
+def _xlsx_cell(ws: Any, value: Any) -> Any:
+    """A value read from Google as a snapshot cell: text stays text, never a formula (openpyxl
+    would make ``=…`` a live formula the person opening the backup runs)."""
+    if not isinstance(value, str) or not (value.startswith("=") or is_formula_like(value)):
+        return value  # openpyxl stores other text as text
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def _merge_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
