@@ -35,12 +35,18 @@ def configured(config: Mapping[str, Any]) -> bool:
     return bool(config.get("MAIL_SERVER"))
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def message(config: Mapping[str, Any], to: str, subject: str, body: str) -> EmailMessage:
     """A plain-text UTF-8 message from ``MAIL_DEFAULT_SENDER`` to ``to``."""
     msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER
-    msg["To"] = to
+    # Subjects carry sheet data (names, titles): a line break typed into a cell must neither
+    # add a header nor make the message unbuildable (EmailMessage refuses CR/LF in headers).
+    msg["Subject"] = _one_line(subject)
+    msg["From"] = _one_line(config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
+    msg["To"] = _one_line(to)
     msg.set_content(body)
     return msg
 

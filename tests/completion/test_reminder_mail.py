@@ -191,3 +191,12 @@ def test_send_many_reports_each_message(smtp_server: SMTPServer):
 def test_without_a_server_nothing_is_sent():
     assert mail.send_many({}, [mail.message({}, "a@example.cn", "s", "b")]) == [False]
     assert mail.send_mail({"MAIL_SERVER": None}, "a@example.cn", "s", "b") is False
+
+
+def test_line_breaks_from_sheet_data_stay_out_of_the_headers():
+    msg = mail.message(
+        {}, "a@example.cn\r\nBcc: b@example.cn", "提醒：张三\n Bcc: evil@example.cn", "正文"
+    )
+    assert msg["Subject"] == "提醒：张三 Bcc: evil@example.cn"
+    assert msg["Bcc"] is None
+    assert "\nBcc" not in msg.as_string()
