@@ -34,7 +34,7 @@ class Change:
     ``note`` is an untranslated msgid or free text (e.g. 新增, 在表格中新增了这一行);
     ``syncing`` marks a web save still waiting to be written to the workbook."""
 
-    at: str  # the server's clock as text, as the admin audit page shows it
+    at: str  # Beijing wall time as text (journal.now_iso), as the admin audit page shows it
     source: str
     who: str | None
     field: str | None
