@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import permission_required
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import ValidationError
 
 from .. import assessment, data, rules
@@ -19,8 +20,7 @@ from ..forms import AssessForm, GraduateForm
 
 
 def line_text(line: assessment.Line) -> str:
-    template, params = line.reason
-    return _(template).format(**params)
+    return problem_text(line.reason)
 
 
 def _assessments_by_trainee(db: Any) -> dict[str, list[Any]]:

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import data, rules
@@ -23,10 +24,7 @@ SESSION_FIELDS = (
 
 
 def _error_text(exc: ValidationError) -> dict[str, str]:
-    out = {}
-    for key, (template, params) in exc.details.items():
-        out[key] = _(template).format(**params)
-    return out
+    return {key: problem_text(problem) for key, problem in exc.details.items()}
 
 
 @bp.context_processor

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
-from mingxiao.schema_forms import schema_form
+from mingxiao.schema_forms import problem_text, schema_form, show_error
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import rules
@@ -24,14 +24,12 @@ from ..blueprint import bp
 from ..forms import SHEET_FIELDS
 from .common import (
     RecordData,
-    attach_error,
     choices_for,
     closed,
     parked,
     record_or_404,
     refuse_closed,
     requirements,
-    text,
     trainee_or_404,
 )
 
@@ -71,7 +69,7 @@ def achievements(trainee_id: str) -> str:
         outcome_ok=lambda p: rules.research_outcome_ok(p, reqs.research_min_level),
         talk_ok=lambda t: rules.is_city_or_above(t.get("level"), reqs.presentations_min_level),
         can_edit=not archived and authorize(current_user, "achievements.edit", trainee),
-        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
+        closed_note=problem_text(rules.CLOSED_PROBLEM) if archived else None,
         schemas={s: get_db().schemas[s] for s in SHEETS},
         titles=TITLES,
     )
@@ -104,7 +102,7 @@ def _save(sheet: str, rec: Record | None) -> Any:
                     return conflict
         except ValidationError as exc:
             for key, problem in exc.details.items():
-                attach_error(form, key if key in form else keys[0], text(problem))
+                show_error(form, key if key in form else keys[0], problem_text(problem))
         else:
             flash(_("已保存。"), "success")
             return redirect(back)

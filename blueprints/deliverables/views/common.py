@@ -11,9 +11,10 @@ from flask_login import current_user
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, require
+from mingxiao.schema_forms import problem_text
 from mingxiao.sheetdb import Record
 
-from ..rules import CLOSED_PROBLEM, Problem, Requirements, load_requirements, record_closed
+from ..rules import CLOSED_PROBLEM, Requirements, load_requirements, record_closed
 
 EXT_REQUIREMENTS = "deliverables.requirements"
 
@@ -30,12 +31,6 @@ def requirements() -> Requirements:
         )
         current_app.extensions[EXT_REQUIREMENTS] = cached
     return cached
-
-
-def text(problem: Problem) -> str:
-    """A rules Problem in the reader's language."""
-    template, params = problem
-    return _(template).format(**params)
 
 
 def record_or_404(sheet: str, record_id: str, action: str) -> Record:
@@ -60,7 +55,7 @@ def refuse_closed(trainee_id: Any, back: str) -> Any | None:
     """After 结业, a trainee's write is refused with the reason (a redirect to ``back``)."""
     if not closed(trainee_id):
         return None
-    flash(text(CLOSED_PROBLEM), "error")
+    flash(problem_text(CLOSED_PROBLEM), "error")
     return redirect(back)
 
 
@@ -81,15 +76,6 @@ def visible_trainees(action: str) -> list[Record]:
     return sorted(
         (r for r in rows if not r.voided and authorize(user, action, r)), key=lambda r: r.id
     )
-
-
-def attach_error(form: Any, key: str, message: str) -> None:
-    """Show ``message`` at the field ``key`` of ``form`` (WTForms may leave a tuple there)."""
-    errors = form[key].errors
-    if isinstance(errors, tuple):
-        form[key].errors = errors = list(errors)
-    if message not in errors:
-        errors.append(message)
 
 
 def parked(result: Any) -> Any | None:

@@ -16,22 +16,13 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import authorize
-from mingxiao.schema_forms import schema_form
+from mingxiao.schema_forms import problem_text, schema_form, show_error
 from mingxiao.sheetdb import Record, ValidationError
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import PLAN_FIELDS, SignoffForm
-from .common import (
-    RecordData,
-    attach_error,
-    choices_for,
-    closed,
-    parked,
-    refuse_closed,
-    text,
-    trainee_or_404,
-)
+from .common import RecordData, choices_for, closed, parked, refuse_closed, trainee_or_404
 
 SHEET = "development_plans"
 
@@ -57,7 +48,7 @@ def plan(trainee_id: str) -> str:
         schema=get_db().schemas[SHEET],
         fields=PLAN_FIELDS,
         can_edit=not archived and authorize(current_user, "plans.edit", trainee),
-        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
+        closed_note=problem_text(rules.CLOSED_PROBLEM) if archived else None,
         can_signoff=current is not None
         and current.get("mentor_signoff") is not True
         and authorize(current_user, "plans.signoff", trainee),
@@ -95,7 +86,7 @@ def plan_edit(trainee_id: str) -> Any:
                     return conflict
         except ValidationError as exc:
             for key, problem in exc.details.items():
-                attach_error(form, key if key in form else "goals", text(problem))
+                show_error(form, key if key in form else "goals", problem_text(problem))
         else:
             flash(_("已保存个人发展规划。"), "success")
             if withdraw:

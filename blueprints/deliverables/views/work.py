@@ -27,18 +27,17 @@ from flask_login import current_user, login_required
 from mingxiao import notifications, uploads, wordcount
 from mingxiao.database import get_db
 from mingxiao.policy import authorize, mentor_trainee_ids, require
+from mingxiao.schema_forms import problem_text, show_error
 from mingxiao.sheetdb import Page, Record, ValidationError
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import UPLOAD_KINDS, ReviewForm, resubmit_form, upload_form
 from .common import (
-    attach_error,
     parked,
     record_or_404,
     refuse_closed,
     requirements,
-    text,
     trainee_or_404,
     visible_trainees,
 )
@@ -80,7 +79,7 @@ def deliverable_file_label(rec: Any) -> str | None:
 @bp.app_template_global()
 def requirement_text(req: rules.Requirement) -> str:
     """The reason of a checklist line in the reader's language."""
-    return text(req.reason)
+    return problem_text(req.reason)
 
 
 def progress_of(trainee_id: str) -> list[rules.Requirement]:
@@ -150,7 +149,7 @@ def _trainee_page(trainee: Record, *, own: bool) -> str:
         latest=latest,
         versions=versions,
         own=own and not archived,
-        closed_note=text(rules.CLOSED_PROBLEM) if archived else None,
+        closed_note=problem_text(rules.CLOSED_PROBLEM) if archived else None,
     )
 
 
@@ -166,7 +165,7 @@ def _store_and_count(form: Any) -> tuple[uploads.StoredFile, dict[str, Any]] | N
     try:
         stored = uploads.save_upload(form.file_ref.data, kinds=UPLOAD_KINDS)
     except uploads.UploadError as exc:
-        attach_error(form, "file_ref", str(exc))
+        show_error(form, "file_ref", str(exc))
         return None
     counted = _count(stored)
     has_text = counted is not None and counted.has_text
@@ -175,9 +174,9 @@ def _store_and_count(form: Any) -> tuple[uploads.StoredFile, dict[str, Any]] | N
     problem = rules.manual_count_problem(has_text, manual, reason)
     if problem is not None:
         uploads.delete_upload(stored.name)
-        attach_error(form, "char_count", text(problem))
+        show_error(form, "char_count", problem_text(problem))
         if manual is None and not has_text:
-            attach_error(form, "file_ref", _("请重新选择文件，并填写人工统计的字数和原因。"))
+            show_error(form, "file_ref", _("请重新选择文件，并填写人工统计的字数和原因。"))
         return None
     if manual is not None:
         method = "人工填报" + (
@@ -235,7 +234,7 @@ def new() -> Any:
         title = (form.title.data or "").strip()
         duplicate = rules.duplicate_title_problem(rows, trainee_id, form.kind.data, title)
         if duplicate is not None:
-            attach_error(form, "title", text(duplicate))
+            show_error(form, "title", problem_text(duplicate))
         elif (saved := _store_and_count(form)) is not None:
             stored, counted = saved
             rec = _insert(
@@ -268,7 +267,7 @@ def _insert(form: Any, stored: uploads.StoredFile, values: dict[str, Any]) -> Re
     except ValidationError as exc:
         uploads.delete_upload(stored.name)
         for key, problem in exc.details.items():
-            attach_error(form, key if key in form else "title", text(problem))
+            show_error(form, key if key in form else "title", problem_text(problem))
         return None
     uploads.write_metadata(stored, uploaded_by=current_user.email, deliverable=rec.id)
     return rec
@@ -334,10 +333,10 @@ def review(deliverable_id: str) -> Any:
     problem = rules.review_problem(rows, rec, decision, comment)
     if problem is not None:
         if not rules.is_latest(rows, rec) or rec.get("review_status") != rules.PENDING:
-            flash(text(problem), "error")  # nothing to review here any more
+            flash(problem_text(problem), "error")  # nothing to review here any more
             return back
         chosen = decision in (rules.PASSED, rules.RETURNED)
-        attach_error(form, "review_comment" if chosen else "review_status", text(problem))
+        show_error(form, "review_comment" if chosen else "review_status", problem_text(problem))
         return _detail_page(rec, form)
     db = get_db()
     result = db.table(SHEET).update(
@@ -397,7 +396,7 @@ def resubmit(deliverable_id: str) -> Any:
     rows = _rows_of(str(rec.get("trainee")))
     problem = rules.resubmit_problem(rows, rec)
     if problem is not None:
-        flash(text(problem), "warning")
+        flash(problem_text(problem), "warning")
         return redirect(url_for("deliverables.detail", deliverable_id=rec.id))
     form = resubmit_form()
     if form.validate_on_submit() and (saved := _store_and_count(form)) is not None:

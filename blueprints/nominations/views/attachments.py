@@ -20,21 +20,13 @@ from flask_login import current_user, login_required
 from mingxiao import uploads
 from mingxiao.database import get_db
 from mingxiao.policy import require
-from mingxiao.schema_forms import problem_text
+from mingxiao.schema_forms import problem_text, show_error
 from mingxiao.sheetdb import Record
 
 from .. import attachments, workflow
 from ..blueprint import bp
 
 FIELD = "attachments"
-
-
-def _error(form: Any, message: str) -> None:
-    errors = form[FIELD].errors
-    if isinstance(errors, tuple):  # WTForms leaves a tuple on fields it did not validate
-        form[FIELD].errors = errors = list(errors)
-    if message not in errors:
-        errors.append(message)
 
 
 def selected_files(form: Any) -> list[Any]:
@@ -53,7 +45,7 @@ def save_files(form: Any, existing: list[str], *, user: str) -> list[str] | None
         return []
     problem = attachments.count_problem(existing, len(files))
     if problem is not None:
-        _error(form, problem_text(problem))
+        show_error(form, FIELD, problem_text(problem))
         return None
     saved: list[uploads.StoredFile] = []
     try:
@@ -63,7 +55,7 @@ def save_files(form: Any, existing: list[str], *, user: str) -> list[str] | None
             uploads.write_metadata(stored, uploaded_by=user)
     except uploads.UploadError as exc:
         name = uploads.clean_original_name(getattr(file, "filename", ""))
-        _error(form, _("附件“%(name)s”未能上传：%(reason)s", name=name, reason=str(exc)))
+        show_error(form, FIELD, _("附件“%(name)s”未能上传：%(reason)s", name=name, reason=str(exc)))
         forget_files([s.name for s in saved])
         return None
     return [s.name for s in saved]
@@ -83,7 +75,9 @@ def forget_files(names: list[str] | None) -> None:
 def not_saved_notice(form: Any) -> None:
     """Tell the person that the files they chose were not kept because of other errors."""
     if selected_files(form) and not form[FIELD].errors:
-        _error(form, _("表单中还有需要改正的内容，所选附件尚未保存。改正后请重新选择附件文件。"))
+        show_error(
+            form, FIELD, _("表单中还有需要改正的内容，所选附件尚未保存。改正后请重新选择附件文件。")
+        )
 
 
 @bp.app_template_global()

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
 from mingxiao.policy import require
-from mingxiao.schema_forms import merge_base, parse_merge_base
+from mingxiao.schema_forms import merge_base, parse_merge_base, show_problems
 from mingxiao.sheetdb import ValidationError
 
 from .. import rules
@@ -43,15 +43,6 @@ def _dates_ok(form: Any) -> bool:
         form.end_date.errors = [_("结业日期应晚于开班日期。")]
         return False
     return True
-
-
-def _save_errors(form: Any, exc: ValidationError) -> None:
-    for key, (template, params) in exc.details.items():
-        message = _(template).format(**params)
-        if key in form:
-            form[key].errors = [message]
-        else:
-            form.form_errors.append(message)
 
 
 @bp.get("/cohorts")
@@ -90,7 +81,7 @@ def cohort_new() -> Any:
                 {**_values(form, NEW_FIELDS), "nomination_open": False}, user=current_user.email
             )
         except ValidationError as exc:
-            _save_errors(form, exc)
+            show_problems(form, exc.details)
         else:
             flash(
                 _("已新建“%(name)s”。推荐通道默认关闭，可在推荐设置中开放。", name=rec.get("name")),
@@ -127,7 +118,7 @@ def cohort_edit(cohort_id: str) -> Any:
                 user=current_user.email,
             )
         except ValidationError as exc:
-            _save_errors(form, exc)
+            show_problems(form, exc.details)
         else:
             if result.status == "parked":
                 flash(

@@ -12,17 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from mingxiao.database import get_db
+from mingxiao.schema_forms import problem_text
 
 from .. import rules
 from ..blueprint import bp
 from ..forms import StatusForm
 from ..queries import trainee_or_404
 from ..status import StatusError, change_status
-
-
-def problem_text(problem: rules.Problem) -> str:
-    template, params = problem
-    return _(template).format(**params)
 
 
 @bp.route("/<trainee_id>/status", methods=["GET", "POST"])
