@@ -215,7 +215,7 @@ def funding_rows(db: Any) -> list[CohortFunding]:
     for cohort in reversed(data.cohorts(db)):
         ledger = data.ledger(db, cohort)
         mine = [b for b in budget_rows if str(b.get("cohort") or "") == cohort.id]
-        by_source = rules.budget_by_source(mine)
+        by_source = rules.budget_totals(mine, by="source")
         categories = [BudgetBar(line.category, line.budget, line.spent) for line in ledger.lines]
         sources = [
             BudgetBar(s, by_source.get(s, Decimal(0)), ledger.totals.by_source.get(s, Decimal(0)))

@@ -323,25 +323,15 @@ def expense_totals(
     return out
 
 
-def budget_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
-    """Budget per category from the budget rows of one cohort (voided ignored)."""
+def budget_totals(rows: Iterable[Mapping[str, Any]], by: str = "category") -> dict[str, Decimal]:
+    """Budget per ``by`` (``category``, or ``source``: "" for rows without one) from the budget
+    rows of one cohort (voided ignored)."""
     out: dict[str, Decimal] = {}
     for r in rows:
         if r.get("voided"):
             continue
-        cat = _text(r.get("category"))
-        out[cat] = out.get(cat, Decimal(0)) + dec(r.get("amount"))
-    return out
-
-
-def budget_by_source(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
-    """Budget per fund source from the budget rows of one cohort ("" : rows without a source)."""
-    out: dict[str, Decimal] = {}
-    for r in rows:
-        if r.get("voided"):
-            continue
-        src = _text(r.get("source"))
-        out[src] = out.get(src, Decimal(0)) + dec(r.get("amount"))
+        key = _text(r.get(by))
+        out[key] = out.get(key, Decimal(0)) + dec(r.get("amount"))
     return out
 
 
