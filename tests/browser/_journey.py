@@ -28,7 +28,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from app import create_app
-from mingxiao.auth import ensure_demo_accounts
+from mingxiao.auth import EXTENSION_KEY, ensure_demo_accounts
 from mingxiao.cli import DEMO_PASSWORD
 from mingxiao.database import close_db, get_db
 from tests._demo import ROLE_EMAILS
@@ -87,6 +87,15 @@ def demo_site(
         close_db(app)
     with start_gunicorn(f"app:create_app({config!r})", workers=2) as base_url:
         yield base_url, prepared
+
+
+def add_login(app: Flask, db: Any, email: str, **row: Any) -> None:
+    """An active account (a 账号 row plus the demo password) made by a journey's ``prepare``,
+    e.g. ``add_login(app, db, email, name=…, role="mentor", mentor=mentor_id)``."""
+    db.table("users").insert({"email": email, "active": True, **row}, user="browser-test")
+    store = app.extensions[EXTENSION_KEY]
+    store.set_password(email, DEMO_PASSWORD)
+    store.enable(email)
 
 
 class Journey:

@@ -30,12 +30,11 @@ from playwright.sync_api import expect
 
 from blueprints.completion import assessment
 from blueprints.deliverables import rules
-from mingxiao.auth import EXTENSION_KEY
-from mingxiao.cli import DEMO_PASSWORD
 from mingxiao.sheetdb.demo import DEMO_DOMAIN
 from tests.browser._journey import (
     BROWSER_MARKS,
     accept_next_dialog,
+    add_login,
     demo_site,
     flash,
     journey,
@@ -59,13 +58,6 @@ class World:
     trainee: str
     name: str
     cohort: str
-
-
-def _login(app: Flask, db: Any, email: str, **row: Any) -> None:
-    db.table("users").insert({"email": email, "active": True, **row}, user="browser-test")
-    store = app.extensions[EXTENSION_KEY]
-    store.set_password(email, DEMO_PASSWORD)
-    store.enable(email)
 
 
 def _prepare(app: Flask, db: Any) -> World:
@@ -92,13 +84,13 @@ def _prepare(app: Flask, db: Any) -> World:
         for d in reports:  # the report still to come: this journey hands it in
             db.table("deliverables").void(d.id, user="browser-test", reason="旅程测试：重新提交")
         assert not assessment.checklist(db, db.table("trainees").get(t.id)).complete
-        _login(app, db, TRAINEE_EMAIL, name=t["name"], role="trainee", trainee=t.id)
+        add_login(app, db, TRAINEE_EMAIL, name=t["name"], role="trainee", trainee=t.id)
         lead = leads[t.id]
         if lead.get("end_date") and lead["end_date"] < db.today():
             # the cohort's guidance period ended; this trainee is still being assessed
             db.table("mentor_assignments").update(lead.id, {"end_date": None}, user="browser-test")
         mentor = db.table("mentors").get(str(lead["mentor"]))
-        _login(app, db, MENTOR_EMAIL, name=mentor["name"], role="mentor", mentor=mentor.id)
+        add_login(app, db, MENTOR_EMAIL, name=mentor["name"], role="mentor", mentor=mentor.id)
         return World(trainee=t.id, name=str(t["name"]), cohort=str(t["cohort"]))
     raise AssertionError("no demo trainee in training has a complete checklist and a lead mentor")
 

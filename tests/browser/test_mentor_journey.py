@@ -27,11 +27,16 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from blueprints.deliverables import rules
-from mingxiao.auth import EXTENSION_KEY
-from mingxiao.cli import DEMO_PASSWORD
 from mingxiao.sheetdb.demo import DEMO_DOMAIN
 from tests._demo import ROLE_EMAILS
-from tests.browser._journey import BROWSER_MARKS, demo_site, flash, journey, sign_in
+from tests.browser._journey import (
+    BROWSER_MARKS,
+    add_login,
+    demo_site,
+    flash,
+    journey,
+    sign_in,
+)
 from tests.deliverables._files import docx, para, run
 
 pytestmark = BROWSER_MARKS
@@ -100,19 +105,7 @@ def _prepare(app: Flask, db: Any) -> World:
         titles = {str(d["title"]) for d in waiting}
         if len(waiting) >= 2 and len(titles) == len(waiting):
             first, second = sorted(waiting, key=lambda d: d.id)[:2]
-            db.table("users").insert(
-                {
-                    "email": TRAINEE_EMAIL,
-                    "name": person.name,
-                    "role": "trainee",
-                    "trainee": person.id,
-                    "active": True,
-                },
-                user="browser-test",
-            )
-            store = app.extensions[EXTENSION_KEY]
-            store.set_password(TRAINEE_EMAIL, DEMO_PASSWORD)
-            store.enable(TRAINEE_EMAIL)
+            add_login(app, db, TRAINEE_EMAIL, name=person.name, role="trainee", trainee=person.id)
             return World(
                 own,
                 others,
