@@ -51,7 +51,28 @@ def init_app(app: Flask) -> None:
     app.extensions[EXT_DB_PID] = None
     app.extensions[EXT_DB_LOCK] = threading.Lock()
     app.register_error_handler(sqlite3.OperationalError, _storage_error)
+    app.before_request(_begin_read)
+    app.teardown_request(_end_read)
     app.register_error_handler(OSError, _storage_error)
+
+
+def _open_db() -> Database | None:
+    ext = current_app.extensions
+    db: Database | None = ext.get(EXT_DB)
+    return db if db is not None and ext.get(EXT_DB_PID) == os.getpid() else None
+
+
+def _begin_read() -> None:
+    """One request, one look at the journal and the workbook's version (Database.begin_read)."""
+    db = _open_db()
+    if db is not None:
+        db.begin_read()
+
+
+def _end_read(exc: BaseException | None = None) -> None:
+    db = _open_db()
+    if db is not None:
+        db.end_read()
 
 
 def storage_full(exc: BaseException | None) -> bool:

@@ -133,6 +133,10 @@ class RiskRow:
     summary: rules.AbsenceSummary
 
 
+# What an absence summary is computed from (Database.cached reuses it while none changed).
+SUMMARY_SHEETS = ("cohorts", "curriculum_modules", "sessions", "trainees", "attendance")
+
+
 def cohort_summaries(
     cohort: Record, trainee_ids: Iterable[str] | None = None
 ) -> dict[str, rules.AbsenceSummary]:
@@ -141,7 +145,21 @@ def cohort_summaries(
     ``trainee_ids``: only these trainees of the cohort (a district's, the rows on a page). Their
     attendance is then read through the sheet's index on 学员 instead of scanning every
     attendance row of the programme, which kept a district's pages slow on a big workbook.
+
+    The result is computed once per state of the sheets it reads and shared (read it, never
+    change it): the risk list and the rosters asked for it on every page view.
     """
+    ids = None if trainee_ids is None else tuple(trainee_ids)
+    return get_db().cached(
+        ("curriculum.cohort_summaries", cohort.id, ids, today()),
+        SUMMARY_SHEETS,
+        lambda: _cohort_summaries(cohort, ids),
+    )
+
+
+def _cohort_summaries(
+    cohort: Record, trainee_ids: Iterable[str] | None
+) -> dict[str, rules.AbsenceSummary]:
     sessions = sessions_of(cohort.id)
     ids = [t.id for t in trainees_of(cohort.id)]
     if trainee_ids is None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import filelock
@@ -35,6 +35,7 @@ from .snapshot import CHOICES_SHEET, Record, SheetData, Snapshot, id_seq, parse_
 from .types import N_, InputError, coerce_input, dumps, loads, same_value, to_cell
 
 log = logging.getLogger("mingxiao.sheetdb")
+T = TypeVar("T")
 
 __all__ = [
     "Database",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 ENGINE_FIELDS = frozenset({"id", "created_at", "updated_at", "voided"})
+MEMO_SIZE = 256  # results kept by Database.cached
+DELTAS_KEPT = 500  # group commits whose rows stay in the journal for the other processes
 TIMESTAMP_FIELDS = frozenset({"created_at", "updated_at"})  # stamped on every write, never "reverted"
 
 
@@ -433,6 +436,12 @@ class _ThreadState(threading.local):
         self.overlay: dict[str, dict[str, Record]] = {}
         self.seqs: set[int] = set()
         self.max_seq = 0
+        # Inside a web request (``begin_read``): what was asked of the journal and the backend
+        # once, kept until the request ends or this process commits (see ``_journal_key``).
+        self.pinned = False
+        self.pin_dv: int | None = None
+        self.pin_version: Hashable = None
+        self.pin_commits = -1
 
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -491,6 +500,9 @@ class Database:
         self.affinity_delay = 1.5  # > min_save_interval: the warm writer goes first
         self.min_save_interval = 1.0
         self.write_cache_seconds = 30.0
+        self._memo: dict[Hashable, tuple[tuple[SheetData, ...], Any]] = {}
+        self._memo_lock = threading.Lock()
+        self.delta_wait = 0.5  # how long an unexplained version waits for its delta (see _refresh)
 
     # -- public helpers ---------------------------------------------------------------
     def table(self, key: str) -> Table:
@@ -521,20 +533,85 @@ class Database:
         return self.schemas.choices_for(col)
 
     # -- snapshot and overlay -----------------------------------------------------------
+    def begin_read(self) -> None:
+        """This thread starts a web request: a page reads tables dozens of times, and asking
+        the journal (``PRAGMA data_version``) and the backend (a ``stat``; on Google a shared
+        state row) each time cost milliseconds. Until :meth:`end_read`, what they said is
+        reused. Other processes' saves then show from the next request on; this process's
+        own commits (a save in this request, the flusher) are seen at once."""
+        st = self._thread
+        st.pinned, st.pin_dv, st.pin_version, st.pin_commits = True, None, None, -1
+
+    def end_read(self) -> None:
+        st = self._thread
+        st.pinned, st.pin_dv, st.pin_version = False, None, None
+
     def snapshot(self) -> Snapshot:
         """The current workbook snapshot (reloaded when the change token moved)."""
+        st = self._thread
+        snap = self._snapshot
+        if st.pinned and st.pin_commits == self.journal.commits and st.pin_version is not None and st.pin_version == snap.version:
+            return snap
         version = self.backend.version()
+        if st.pinned:
+            st.pin_version, st.pin_commits = version, self.journal.commits
         with self._lock:
             if version == self._snapshot.version:
                 return self._snapshot
             try:
-                v2, tabs = self.backend.read_all()
+                self._refresh(version)
             except WorkbookError as exc:
                 self._read_error = str(exc)
                 return self._snapshot  # keep serving the last good snapshot
             self._read_error = None
-            self._snapshot = parse_workbook(self.schemas, v2, tabs)
             return self._snapshot
+
+    def _refresh(self, version: Hashable) -> bool:
+        """Bring the snapshot to ``version`` (call with ``_lock`` held); True when the whole
+        workbook was re-read. A version this server's own group commits produced is reached by
+        patching the snapshot with their rows (the ``deltas`` they journaled): re-parsing a
+        178k-row workbook in every worker after every save took seconds of CPU each.
+
+        A group commit replaces the workbook a moment before it journals its delta, so an
+        unexplained version is looked up again for up to ``delta_wait`` seconds before the
+        workbook is re-read (then it is someone else's edit). A backend whose change token
+        does not name one exact content (``exact_versions = False``: Google's modifiedTime may
+        cover a person's edit made during our write) always re-reads."""
+        exact = getattr(self.backend, "exact_versions", True)
+        deadline = time.monotonic() + self.delta_wait
+        while exact:
+            patched = self._advance(version)
+            if patched is not None:
+                self._snapshot = patched
+                return False
+            if self._snapshot.version is None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        v2, tabs = self.backend.read_all()
+        self._snapshot = parse_workbook(self.schemas, v2, tabs)
+        return True
+
+    def _advance(self, version: Hashable) -> Snapshot | None:
+        """The snapshot patched along the journaled deltas up to ``version``, or None."""
+        snap = self._snapshot
+        if snap.version is None:
+            return None
+        at, want = dumps(_token(snap.version)), dumps(_token(version))
+        for _ in range(DELTAS_KEPT):
+            row = self.journal.con.execute(
+                "SELECT to_version, rows_json FROM deltas WHERE from_version=? ORDER BY seq DESC LIMIT 1", (at,)
+            ).fetchone()
+            if row is None:
+                return None
+            items = [(str(s), str(r), dict(v)) for s, r, v in loads(row["rows_json"])]
+            at = row["to_version"]
+            nxt = patch_snapshot(snap, items, version if at == want else loads(at))
+            if nxt is None:
+                return None
+            snap = nxt
+            if at == want:
+                return snap
+        return None
 
     def _known_snapshot(self) -> Snapshot:
         """The snapshot already loaded (no reload): the write path must not stall on a
@@ -546,7 +623,34 @@ class Database:
     def _journal_key(self) -> tuple[int, int]:
         """Moves whenever any process commits to the journal (other connections' commits show
         in this thread's ``data_version``; this process's own in ``journal.commits``)."""
-        return (self.journal.data_version(), self.journal.commits)
+        st = self._thread
+        if not st.pinned:
+            return (self.journal.data_version(), self.journal.commits)
+        if st.pin_dv is None:
+            st.pin_dv = self.journal.data_version()
+        return (st.pin_dv, self.journal.commits)
+
+    def cached(self, key: Hashable, sheets: Iterable[str], compute: Callable[[], T]) -> T:
+        """``compute()``, reused while none of ``sheets`` changed (same parsed sheet, nothing
+        pending on it). For figures derived from whole sheets (attendance summaries): the
+        result is shared between requests and threads, so it must not be modified.
+        ``key`` must hold every other input (ids, today's date)."""
+        deps = []
+        for sheet in sheets:
+            sd, overlay = self._view(sheet)
+            if overlay:
+                return compute()
+            deps.append(sd)
+        hit = self._memo.get(key)
+        if hit is not None and len(hit[0]) == len(deps) and all(a is b for a, b in zip(hit[0], deps, strict=True)):
+            return cast(T, hit[1])
+        value = compute()
+        with self._memo_lock:
+            self._memo.pop(key, None)
+            self._memo[key] = (tuple(deps), value)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+        return value
 
     def _view(self, key: str) -> tuple[SheetData, dict[str, Record]]:
         """(parsed sheet, overlay of pending operations by record id).
@@ -880,10 +984,8 @@ class Database:
             return SyncResult(blocked=reason)
         try:
             with self._lock:
-                reloaded = self.backend.version() != self._snapshot.version
-                if reloaded:
-                    version, tabs = self.backend.read_all()
-                    self._snapshot = parse_workbook(self.schemas, version, tabs)
+                current = self.backend.version()
+                reloaded = current != self._snapshot.version and self._refresh(current)
                 snap = self._snapshot
                 version = snap.version
         except WorkbookError as exc:
@@ -975,6 +1077,13 @@ class Database:
             self.journal.set_meta(con, "last_write_at", repr(time.time()))
             self.journal.set_meta(con, "blocked", None)
             self.journal.set_meta(con, "last_error", None)
+            items = plan.delta()
+            if items is not None and plan.snap.version is not None and version is not None:
+                con.execute(
+                    "INSERT INTO deltas(from_version, to_version, rows_json) VALUES (?,?,?)",
+                    (dumps(_token(plan.snap.version)), dumps(_token(version)), dumps(items)),
+                )
+                con.execute("DELETE FROM deltas WHERE seq <= (SELECT MAX(seq) FROM deltas) - ?", (DELTAS_KEPT,))
         with self._lock:
             plan.patch_snapshot(version)
 
@@ -1350,6 +1459,13 @@ class _Plan:
                     self.rowstate[(key, rid)] = ({**rec, "id": rid}, set())
                     self.working[(key, rid)] = rec.copy_with({"id": rid})
 
+    def delta(self) -> list[tuple[str, str, dict[str, Any]]] | None:
+        """The rows this batch wrote, as every process's snapshot should now hold them
+        (``None`` when row identities changed and a re-read is needed)."""
+        if self.batch.assign_ids:
+            return None
+        return [(sheet, rid, dict(rec)) for (sheet, rid), rec in self.working.items()]
+
     def patch_snapshot(self, version: Hashable) -> None:
         """Make this process's snapshot match what was just written, without re-reading.
 
@@ -1358,37 +1474,45 @@ class _Plan:
         snap = self.db._snapshot
         if snap is not self.snap:
             return
-        if self.batch.assign_ids:
-            self.db._snapshot = replace(snap, version=None)  # row identities changed: re-read
-            return
-        for sheet, rid in self.working:
-            old = snap.sheets[sheet].records.get(rid) if sheet in snap.sheets else None
-            if old is not None and old.problems:
-                # The write may have replaced a cell the health page reports (a formula, a
-                # wrong type): re-read rather than keep reporting a problem that is gone.
-                self.db._snapshot = replace(snap, version=None)
-                return
-        sheets = dict(snap.sheets)
-        by_sheet: dict[str, list[tuple[str, Record]]] = {}
-        for (sheet, rid), rec in self.working.items():
-            by_sheet.setdefault(sheet, []).append((rid, rec))
-        for sheet, items in by_sheet.items():
-            sd = snap.sheets[sheet]
-            records = dict(sd.records)
-            max_seq = dict(sd.max_seq)
-            last = max((r.row or 0 for r in records.values()), default=1)
-            for rid, rec in items:
-                old = records.get(rid)
-                if old is None:
-                    last += 1
-                    records[rid] = Record(dict(rec), sheet=sheet, row=last)
-                    seq = id_seq(sd.schema, rid)
-                    if seq and seq[1] > max_seq.get(seq[0], 0):
-                        max_seq[seq[0]] = seq[1]
-                else:
-                    records[rid] = Record(dict(rec), sheet=sheet, row=old.row, problems=old.problems)
-            sheets[sheet] = replace(sd, records=records, max_seq=max_seq, _index={})
-        self.db._snapshot = replace(snap, sheets=sheets, version=version)
+        items = self.delta()
+        patched = None if items is None else patch_snapshot(snap, items, version)
+        self.db._snapshot = patched if patched is not None else replace(snap, version=None)
+
+
+def patch_snapshot(snap: Snapshot, items: list[tuple[str, str, dict[str, Any]]], version: Hashable) -> Snapshot | None:
+    """``snap`` with the rows ``items`` written (as a group commit wrote them) at ``version``.
+
+    ``None`` when a replaced row had a problem the health page reports (a formula, a wrong
+    type): the write may have fixed the cell, so only a re-read tells. Copy-on-write.
+    """
+    for sheet, rid, _values in items:
+        sd = snap.sheets.get(sheet)
+        if sd is None:
+            return None
+        old = sd.records.get(rid)
+        if old is not None and old.problems:
+            return None
+    sheets = dict(snap.sheets)
+    by_sheet: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for sheet, rid, values in items:
+        by_sheet.setdefault(sheet, []).append((rid, values))
+    for sheet, pairs in by_sheet.items():
+        sd = snap.sheets[sheet]
+        records = dict(sd.records)
+        max_seq = dict(sd.max_seq)
+        last = max((r.row or 0 for r in records.values()), default=1)
+        for rid, values in pairs:
+            old = records.get(rid)
+            if old is None:
+                last += 1
+                records[rid] = Record(dict(values), sheet=sheet, row=last)
+                seq = id_seq(sd.schema, rid)
+                if seq and seq[1] > max_seq.get(seq[0], 0):
+                    max_seq[seq[0]] = seq[1]
+            else:
+                records[rid] = Record(dict(values), sheet=sheet, row=old.row, problems=old.problems)
+        sheets[sheet] = replace(sd, records=records, max_seq=max_seq, _index={})
+    return replace(snap, sheets=sheets, version=version)
 
 
 def _token(version: Hashable) -> Any:

@@ -166,6 +166,9 @@ class GoogleSheetsBackend:
     """The storage backend for one Google spreadsheet (see the module docstring)."""
 
     name = "gsheets"
+    # Drive's modifiedTime after our write may also cover a person's edit made meanwhile, so a
+    # version is never taken as "exactly what our group commit wrote" (Database._refresh).
+    exact_versions = False
 
     def __init__(
         self,

@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS incidents (
     resolved_at TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+-- What one group commit turned workbook version from_version into (the rows as written), so
+-- that the other processes patch their snapshot instead of re-reading the whole workbook.
+CREATE TABLE IF NOT EXISTS deltas (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_version TEXT NOT NULL,
+    to_version TEXT NOT NULL,
+    rows_json TEXT NOT NULL           -- [[sheet, id, values], ...]
+);
+CREATE INDEX IF NOT EXISTS deltas_from ON deltas(from_version, seq);
 """
 
 
