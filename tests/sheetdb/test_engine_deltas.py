@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mingxiao.sheetdb import Database
-from tests.sheetdb.helpers import hand_edit, header_col, find_row, open_small
+from tests.sheetdb.helpers import find_row, hand_edit, header_col, open_small
 
 TITLE = "导师"
 
