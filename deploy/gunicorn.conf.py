@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 
 from gunicorn.glogging import Logger
 
@@ -86,3 +88,31 @@ def post_worker_init(worker):
 
     if isinstance(worker.wsgi, Flask):
         warm_worker(worker.wsgi, worker.notify)
+
+
+# One dedicated writer process beside the workers (``flask sheets writer``): the workers only
+# journal each save; the writer applies and saves them, so loading and saving a big workbook
+# never competes with page views for a worker's interpreter lock. If it stops, the workers'
+# own flushers take over; MINGXIAO_WRITER=0 runs without it.
+_writer: subprocess.Popen | None = None
+
+
+def when_ready(server):
+    global _writer
+    if os.environ.get("MINGXIAO_WRITER", "1") == "0":
+        return
+    uri = getattr(server.app, "app_uri", None) or "app:create_app()"
+    _writer = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+        [sys.executable, "-m", "flask", "--app", uri, "sheets", "writer"],
+        cwd=server.cfg.chdir or None,
+    )
+    server.log.info("dedicated writer started (pid %s)", _writer.pid)
+
+
+def on_exit(server):
+    if _writer is not None and _writer.poll() is None:
+        _writer.terminate()  # it finishes the save in progress and applies what is pending
+        try:
+            _writer.wait(timeout=graceful_timeout + 60)
+        except subprocess.TimeoutExpired:
+            _writer.kill()

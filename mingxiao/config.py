@@ -60,6 +60,9 @@ def defaults() -> dict[str, Any]:
         "GSHEETS_API_BASE": None,  # tests/bench only: URL of the in-repo fake instead of Google
         "SCHEMA_DIR": None,  # default: sheets_schema/ beside the package
         "BACKUP_KEEP": 24,
+        # The dedicated writer process (`flask sheets writer`, started by deploy/gunicorn.conf.py)
+        # lowers its CPU priority by this much: page views first, saves wait in the journal.
+        "WRITER_NICE": 5,
         "DATABASE_OPTIONS": {},  # extra keyword arguments for sheetdb.open_database
         # Plugins
         "ENABLED_PLUGINS": None,  # None = every installed plugin

@@ -13,8 +13,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Flask, current_app, request, session
-from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from flask import Flask, current_app, g, request, session
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_translations,
+)
 from flask_babel import gettext as _
 
 SESSION_KEY = "lang"
@@ -84,9 +91,34 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def _translations() -> Any:
+    """This request's translations, looked up once per request (kept on ``g``).
+
+    Flask-Babel's template ``_()`` looks them up on every call (the request context, the
+    domain, the locale): 20 µs each, several milliseconds on a page whose rows each say a few
+    words. The locale cannot change during a request here (nothing calls ``force_locale`` or
+    ``refresh``; the language switch redirects), so the first answer holds for the request.
+    """
+    try:
+        found = g.get("_mingxiao_translations")
+    except RuntimeError:  # no application context
+        return get_translations()
+    if found is None:
+        found = get_translations()
+        g._mingxiao_translations = found
+    return found
+
+
 def init_app(app: Flask) -> None:
     """Install Flask-Babel with the locale selector and the template helpers."""
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals.update(
         format_date=format_date,
         format_datetime=format_datetime,

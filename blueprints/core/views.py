@@ -59,6 +59,7 @@ def healthz() -> ResponseReturnValue:
         parked=status.get("parked"),
         last_sync=status.get("last_sync"),
         problems=status.get("problems"),
+        writer=status.get("writer"),
     )
 
 

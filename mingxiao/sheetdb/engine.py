@@ -502,6 +502,8 @@ class Database:
         self.write_cache_seconds = 30.0
         self._memo: dict[Hashable, tuple[tuple[SheetData, ...], Any]] = {}
         self._memo_lock = threading.Lock()
+        self.save_pace = 2.0  # pause after a save at least this many times its duration
+        self._last_save_seconds = 0.0
         self.delta_wait = 0.5  # how long an unexplained version waits for its delta (see _refresh)
 
     # -- public helpers ---------------------------------------------------------------
@@ -745,6 +747,8 @@ class Database:
                 self.journal.con.execute("SELECT COUNT(*) FROM incidents WHERE status='open'").fetchone()[0]
             ),
             "sheets_readonly": [sd.schema.title for sd in snap.sheets.values() if sd.readonly],
+            # "ready" / "starting" while a dedicated writer process runs, None without one.
+            "writer": (("ready" if self.journal.get_meta("writer_ready") else "starting") if self.writer_alive() else None),
         }
 
     def pending(self) -> list[Operation]:
@@ -906,8 +910,61 @@ class Database:
             any(sd.unidentified for sd in self.snapshot().sheets.values())
         )
 
-    def _flush_until_idle(self) -> None:
-        """Sync until nothing is pending; if another process holds the lock, retry shortly."""
+    # -- the dedicated writer process -------------------------------------------------------
+    def writer_alive(self) -> bool:
+        """True while a dedicated writer process (:meth:`run_writer`) serves this instance."""
+        return writer_lock_held(self.instance / WRITER_LOCK)
+
+    def run_writer(self, stop: threading.Event, *, poll: float = 0.1) -> bool:
+        """Be this instance's dedicated writer until ``stop`` is set (``flask sheets writer``,
+        started by ``deploy/gunicorn.conf.py``). Returns False at once if another one runs.
+
+        Web workers then only journal; this process applies, saves, audits direct edits and
+        takes the hourly backup. Loading a big workbook for writing (40 s of CPU at demo scale
+        10 with openpyxl) and saving it used to happen in whichever worker's flusher thread
+        wrote first, where it held that worker's interpreter lock while it served pages. The
+        write cache is loaded up front, so the first save is as cheap as the others. If this
+        process dies (even ``kill -9``) the kernel drops its lock and the workers' own
+        flushers take over within a second.
+        """
+        holder = hold_writer_lock(self.instance / WRITER_LOCK)
+        if holder is None:
+            return False
+        try:
+            self.snapshot()
+            warm = getattr(self.backend, "warm_write_cache", None)
+            if warm is not None:
+                with self.backend.lock():
+                    try:
+                        warm()
+                    except (WorkbookError, WriteBlocked) as exc:
+                        log.warning("writer: workbook not loaded yet: %s", exc)
+            self.journal.set_meta_now("writer_ready", now_iso())
+            while not stop.is_set():
+                try:
+                    if self._needs_sync():
+                        self._flush_until_idle(dedicated=True)
+                except Exception:
+                    log.exception("writer: sync failed; operations stay in the journal")
+                stop.wait(poll)
+            if self.journal.count("pending"):
+                try:
+                    self.sync(blocking=True)  # a clean stop leaves nothing for the workers
+                except Exception:
+                    log.exception("writer: final sync failed; operations stay in the journal")
+            return True
+        finally:
+            with self.journal.tx() as con:
+                self.journal.set_meta(con, "writer_ready", None)
+            holder.close()
+
+    def _flush_until_idle(self, *, dedicated: bool = False) -> None:
+        """Sync until nothing is pending; if another process holds the lock, retry shortly.
+
+        A worker's flusher leaves it all to a live dedicated writer (``dedicated``: this is it).
+        """
+        if not dedicated and self.writer_alive():
+            return
         deadline = time.monotonic() + max(5.0, self.idle_interval * 3)
         warm = getattr(self.backend, "has_write_cache", None)
         while self._needs_sync() and not self._stop.is_set() and time.monotonic() < deadline:
@@ -916,6 +973,10 @@ class Database:
             # wrote last (and writes far faster) keeps the writer role while it is busy.
             last = float(self.journal.get_meta("last_write_at") or 0)
             delay = self.min_save_interval + (0 if warm is None or warm() else self.affinity_delay)
+            # A save that took long (a big tab) is followed by a longer pause: saving stays
+            # below about 1/(1+save_pace) of a core however busy the site is. Acknowledged
+            # saves wait in the journal meanwhile (read back through the overlay).
+            delay = max(delay, self.save_pace * self._last_save_seconds)
             wait = last + delay - time.time()
             if wait > 0:
                 time.sleep(min(wait, 0.5))
@@ -1018,6 +1079,7 @@ class Database:
             return SyncResult(applied=len(plan.applied), parked=len(plan.parked))
         if self._backup_under_lock():
             self._maybe_backup()
+        started = time.monotonic()
         try:
             result = self.backend.apply(plan.batch)
         except WriteBlocked as exc:
@@ -1028,6 +1090,7 @@ class Database:
             self._note_error(str(exc), [op.seq for op in pending])
             return SyncResult(error=str(exc))
         self._last_write = time.monotonic()
+        self._last_save_seconds = self._last_write - started
         for title, rid in result.missing:
             plan.park_missing(title, rid)
         self._finish(plan, result.version)
@@ -1513,6 +1576,44 @@ def patch_snapshot(snap: Snapshot, items: list[tuple[str, str, dict[str, Any]]],
                 records[rid] = Record(dict(values), sheet=sheet, row=old.row, problems=old.problems)
         sheets[sheet] = replace(sd, records=records, max_seq=max_seq, _index={})
     return replace(snap, sheets=sheets, version=version)
+
+
+WRITER_LOCK = "writer.lock"  # in the instance folder: held for life by the dedicated writer
+
+
+def hold_writer_lock(path: Path) -> Any:
+    """An open file holding an exclusive lock on ``path``, or None when another process holds
+    it (or the platform has no ``fcntl``: then the workers flush, as without a writer)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fh = open(path, "a+b")  # noqa: SIM115 - held open for the writer's life
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        return None
+    return fh
+
+
+def writer_lock_held(path: Path) -> bool:
+    """True when some process holds ``path``'s writer lock (cheap: open, try, close)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        fh.close()  # closing drops the shared lock if we got it
+    return False
 
 
 def _token(version: Hashable) -> Any:

@@ -285,6 +285,11 @@ class Journal:
         row = self.con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row["value"] if row else default
 
+    def set_meta_now(self, key: str, value: str | None) -> None:
+        """``set_meta`` in a transaction of its own."""
+        with self.tx() as con:
+            self.set_meta(con, key, value)
+
     @staticmethod
     def set_meta(con: sqlite3.Connection, key: str, value: str | None) -> None:
         con.execute(

@@ -477,3 +477,79 @@ def test_f_google_fake_with_429_500_timeouts_and_lost_answers(tmp_path: Path) ->
     assert faults["on writes"] > 0, faults
     assert not verdict.duplicates, verdict.duplicates[:10]
     assert not verdict.lost, verdict.lost[:10]
+
+
+# --------------------------------------------------------------------------- g. the writer
+
+
+def _writer_pids(instance: Path) -> list[int]:
+    """Pids of ``flask sheets writer`` processes serving ``instance``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"sheets\x00writer" in cmd and str(instance).encode() in cmd:
+                out.append(int(entry))
+    return out
+
+
+def test_g_kill_9_of_the_dedicated_writer_the_workers_take_over(template, tmp_path: Path) -> None:
+    """The deployment config (deploy/gunicorn.conf.py) runs a dedicated writer beside the
+    workers. It is killed with -9 in the middle of the run: the workers' own flushers must take
+    over, and every acknowledged save lands once."""
+    instance = _instance(template, tmp_path / "instance")
+    config = h.site_config(instance)
+    conf = ("-c", str(h.REPO / "deploy" / "gunicorn.conf.py"))
+    killed: list[int] = []
+    seen: dict[str, Any] = {}
+    with h.serve(config, extra_args=conf) as url:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen = h.requests.get(url + "/healthz", timeout=10).json()
+            if seen.get("writer") == "ready":
+                break
+            time.sleep(0.2)
+        assert seen.get("writer") == "ready", seen
+        pids = _writer_pids(instance)
+        assert len(pids) == 1, pids
+
+        def kill_writer(stop: threading.Event) -> None:
+            if not stop.wait(4.0):
+                os.kill(pids[0], 9)
+                killed.append(pids[0])
+
+        with h.Background(kill_writer):
+            result = h.run_clients(url, template[1])
+        drained = wait_drained(instance)
+        after = h.requests.get(url + "/healthz", timeout=10).json()
+    assert killed and after.get("writer") is None, (killed, after)
+    assert not _writer_pids(instance)
+    assert not result.errors, result.errors[:10]
+    verdict = finish(
+        "g writer kill -9", config, instance, result,
+        notes=f"dedicated writer {killed[0]} killed after 4 s; flushers drained: {drained}",
+    )  # fmt: skip
+    assert verdict.acknowledged == h.CLIENTS * h.SAVES_PER_CLIENT
+
+
+def test_g_stopping_the_server_stops_the_writer_after_it_saved_everything(template, tmp_path: Path) -> None:
+    instance = _instance(template, tmp_path / "instance")
+    config = h.site_config(instance)
+    conf = ("-c", str(h.REPO / "deploy" / "gunicorn.conf.py"))
+    with h.serve(config, extra_args=conf, env={"MINGXIAO_WRITER": "1"}) as url:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _writer_pids(instance):
+            time.sleep(0.2)
+        pids = _writer_pids(instance)
+        result = h.run_clients(url, template[1], clients=5)
+    assert len(pids) == 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _writer_pids(instance):
+        time.sleep(0.2)
+    assert not _writer_pids(instance)
+    tags = h.workbook_tags(instance / "mingxiao.xlsx")
+    acked = result.acknowledged
+    assert acked and all(tags.get(t) == 1 for t in acked), [t for t in acked if tags.get(t) != 1][:10]
