@@ -17,7 +17,7 @@ and insert rows by hand.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -140,8 +140,11 @@ class Backend(Protocol):
         """A cross-process write lock (``acquire(timeout=0)`` must not block)."""
         ...
 
-    def apply(self, batch: Batch) -> ApplyResult:
+    def apply(self, batch: Batch, *, announce: Callable[[Hashable], None] | None = None) -> ApplyResult:
         """Write the batch in one save; call with ``lock()`` held. Preserves unknown tabs/columns.
+
+        ``announce(version)``: called with the version the save will produce just before it
+        becomes visible to readers (a backend whose versions are not exact never calls it).
 
         Raises :class:`WriteBlocked` if the write must wait, :class:`WorkbookError` on I/O failure
         (the original workbook must then be intact).

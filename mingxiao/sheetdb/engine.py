@@ -1080,8 +1080,23 @@ class Database:
         if self._backup_under_lock():
             self._maybe_backup()
         started = time.monotonic()
+
+        def announce(version: Hashable) -> None:
+            """Journal what this save turns the workbook into, just before the file is
+            replaced: another process that sees the new version finds its delta at once (were
+            it journaled after, a reader would wait while this process, busy or niced, got to it)."""
+            items = plan.delta()
+            if items is None or plan.snap.version is None:
+                return
+            with self.journal.tx() as con:
+                con.execute(
+                    "INSERT INTO deltas(from_version, to_version, rows_json) VALUES (?,?,?)",
+                    (dumps(_token(plan.snap.version)), dumps(_token(version)), dumps(items)),
+                )
+                con.execute("DELETE FROM deltas WHERE seq <= (SELECT MAX(seq) FROM deltas) - ?", (DELTAS_KEPT,))
+
         try:
-            result = self.backend.apply(plan.batch)
+            result = self.backend.apply(plan.batch, announce=announce)
         except WriteBlocked as exc:
             with self.journal.tx() as con:
                 self.journal.set_meta(con, "blocked", str(exc))
@@ -1140,13 +1155,6 @@ class Database:
             self.journal.set_meta(con, "last_write_at", repr(time.time()))
             self.journal.set_meta(con, "blocked", None)
             self.journal.set_meta(con, "last_error", None)
-            items = plan.delta()
-            if items is not None and plan.snap.version is not None and version is not None:
-                con.execute(
-                    "INSERT INTO deltas(from_version, to_version, rows_json) VALUES (?,?,?)",
-                    (dumps(_token(plan.snap.version)), dumps(_token(version)), dumps(items)),
-                )
-                con.execute("DELETE FROM deltas WHERE seq <= (SELECT MAX(seq) FROM deltas) - ?", (DELTAS_KEPT,))
         with self._lock:
             plan.patch_snapshot(version)
 

@@ -493,8 +493,10 @@ class GoogleSheetsBackend:
             out.append(cur)
         return out
 
-    def apply(self, batch: Batch) -> ApplyResult:
-        """Write the batch: structure changes, one values batchUpdate, one append per tab."""
+    def apply(self, batch: Batch, *, announce: Callable[[Hashable], None] | None = None) -> ApplyResult:
+        """Write the batch: structure changes, one values batchUpdate, one append per tab.
+        (``announce`` is never called: the version after a write is not exact, see
+        ``exact_versions``.)"""
         if len(batch) == 0:
             return ApplyResult(version=self.version())
         with self._mutex:

@@ -29,7 +29,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from copy import copy
 from datetime import UTC, date, datetime
@@ -373,7 +373,14 @@ class XlsxBackend:
             f"工作簿 {self.path.name} 在读取期间不断被修改（可能有程序正在反复保存它）：请稍后重试。"
         )
 
-    def _save_atomic(self, wb: Any, expect: Hashable | None, *, dirty: Iterable[str] | None = None) -> Hashable:
+    def _save_atomic(
+        self,
+        wb: Any,
+        expect: Hashable | None,
+        *,
+        dirty: Iterable[str] | None = None,
+        announce: Callable[[Hashable], None] | None = None,
+    ) -> Hashable:
         """Save ``wb`` over the workbook atomically; the original stays intact on any failure.
 
         ``expect``: the change token the workbook had when it was loaded; if the file moved
@@ -410,6 +417,8 @@ class XlsxBackend:
                     f"工作簿 {self.path.name} 在本次写入期间被其他人修改并保存：修改仍在待同步队列中，"
                     "会重新合并后再写入。"
                 )
+            if announce is not None:
+                announce(written)  # before the rename: a reader never sees an unannounced version
             os.replace(tmp_name, self.path)
             tmp_name = None
         except WriteBlocked:
@@ -435,7 +444,7 @@ class XlsxBackend:
         _fsync_dir(folder)  # best effort: the replace already happened, never report it as failed
         return written
 
-    def apply(self, batch: Batch) -> ApplyResult:
+    def apply(self, batch: Batch, *, announce: Callable[[Hashable], None] | None = None) -> ApplyResult:
         """Write ``batch`` in one atomic save. Call with :meth:`lock` held.
 
         Raises :class:`WriteBlocked` (nothing written) when a person has the workbook open or
@@ -456,7 +465,8 @@ class XlsxBackend:
                 f"无法把修改写入工作簿 {self.path.name}（{type(exc).__name__}: {exc}）：原文件未被改动，"
                 "修改仍在待同步队列中；请把这条信息告诉管理员。"
             ) from exc
-        version = self._save_atomic(wb, expect=token, dirty=touched)
+        # Rows not found: what the engine planned differs from the file; readers re-read.
+        version = self._save_atomic(wb, expect=token, dirty=touched, announce=None if missing else announce)
         self._write_cache = (version, wb)
         return ApplyResult(version=version, missing=missing)
 

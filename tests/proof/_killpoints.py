@@ -66,8 +66,8 @@ def install_flush_kill(folder: Path) -> None:
 
     real = XlsxBackend._save_atomic
 
-    def save_atomic(self: XlsxBackend, wb: Any, expect: Any) -> Any:
-        version = real(self, wb, expect)
+    def save_atomic(self: XlsxBackend, wb: Any, expect: Any, **kwargs: Any) -> Any:
+        version = real(self, wb, expect, **kwargs)
         if claim(folder, "flush"):
             die()
         return version
