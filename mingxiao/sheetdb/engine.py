@@ -504,6 +504,7 @@ class Database:
         self._memo_lock = threading.Lock()
         self.save_pace = 2.0  # pause after a save at least this many times its duration
         self._last_save_seconds = 0.0
+        self.max_save_pause = 10.0  # ...but never longer than this
         self.delta_wait = 0.5  # how long an unexplained version waits for its delta (see _refresh)
 
     # -- public helpers ---------------------------------------------------------------
@@ -936,7 +937,7 @@ class Database:
             if warm is not None:
                 with self.backend.lock():
                     try:
-                        warm()
+                        warm(full=True)
                     except (WorkbookError, WriteBlocked) as exc:
                         log.warning("writer: workbook not loaded yet: %s", exc)
             self.journal.set_meta_now("writer_ready", now_iso())
@@ -976,7 +977,7 @@ class Database:
             # A save that took long (a big tab) is followed by a longer pause: saving stays
             # below about 1/(1+save_pace) of a core however busy the site is. Acknowledged
             # saves wait in the journal meanwhile (read back through the overlay).
-            delay = max(delay, self.save_pace * self._last_save_seconds)
+            delay = max(delay, min(self.save_pace * self._last_save_seconds, self.max_save_pause))
             wait = last + delay - time.time()
             if wait > 0:
                 time.sleep(min(wait, 0.5))
