@@ -44,9 +44,20 @@ def _day_key(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.min
 
 
+SUMMARY_SHEETS = ("workshops", "workshop_members", "workshop_activities")
+
+
 def summarize(db: Any, workshops: Iterable[Any]) -> list[WorkshopSummary]:
-    """Summaries of ``workshops`` (in their order): their members and activities only."""
+    """Summaries of ``workshops`` (in their order): their members and activities only.
+
+    Computed once per state of the three workshop sheets and shared between requests
+    (``Database.cached``): read them, never change them."""
     workshops = list(workshops)
+    key = ("workshops.summaries", tuple(w.id for w in workshops), db.today(), db.choices("member_outcomes"))
+    return list(db.cached(key, SUMMARY_SHEETS, lambda: _summarize(db, workshops)))
+
+
+def _summarize(db: Any, workshops: list[Any]) -> list[WorkshopSummary]:
     if len(workshops) > _WHOLE_SHEETS:  # many: one pass over each sheet
         members = _by_workshop(db.table("workshop_members").all())
         activities = _by_workshop(db.table("workshop_activities").all())

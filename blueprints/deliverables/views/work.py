@@ -116,10 +116,14 @@ def index() -> str:
     start = (number - 1) * PER_PAGE
     # progress is worked out for the trainees on this page only (their rows via the index)
     page = Page(items=[], total=len(trainees), page=number, per_page=PER_PAGE)
-    page.items = [
-        (t, rules.deliverable_requirements(reqs, _rows_of(t.id)))
-        for t in trainees[start : start + PER_PAGE]
-    ]
+    shown = trainees[start : start + PER_PAGE]
+    # computed once per state of the sheet and shared between requests: read, never change
+    progress = get_db().cached(
+        ("deliverables.progress", tuple(t.id for t in shown)),
+        (SHEET,),
+        lambda: [rules.deliverable_requirements(reqs, _rows_of(t.id)) for t in shown],
+    )
+    page.items = list(zip(shown, progress, strict=True))
     queue = review_queue() if current_user.role == "mentor" else []
     names = {t.id: t.get("name") for t in trainees}
     return render_template(
