@@ -505,7 +505,6 @@ class Database:
         self.save_pace = 2.0  # pause after a save at least this many times its duration
         self._last_save_seconds = 0.0
         self.max_save_pause = 10.0  # ...but never longer than this
-        self.delta_wait = 0.5  # how long an unexplained version waits for its delta (see _refresh)
 
     # -- public helpers ---------------------------------------------------------------
     def table(self, key: str) -> Table:
@@ -573,23 +572,13 @@ class Database:
         """Bring the snapshot to ``version`` (call with ``_lock`` held); True when the whole
         workbook was re-read. A version this server's own group commits produced is reached by
         patching the snapshot with their rows (the ``deltas`` they journaled): re-parsing a
-        178k-row workbook in every worker after every save took seconds of CPU each.
-
-        A group commit replaces the workbook a moment before it journals its delta, so an
-        unexplained version is looked up again for up to ``delta_wait`` seconds before the
-        workbook is re-read (then it is someone else's edit). A backend whose change token
-        does not name one exact content (``exact_versions = False``: Google's modifiedTime may
-        cover a person's edit made during our write) always re-reads."""
-        exact = getattr(self.backend, "exact_versions", True)
-        deadline = time.monotonic() + self.delta_wait
-        while exact:
-            patched = self._advance(version)
-            if patched is not None:
-                self._snapshot = patched
-                return False
-            if self._snapshot.version is None or time.monotonic() >= deadline:
-                break
-            time.sleep(0.02)
+        178k-row workbook in every worker after every save took seconds of CPU each. A backend
+        announces a save's delta before any reader can see the version it produces (``announce``
+        of ``Backend.apply``), so a version without one is someone else's edit: re-read."""
+        patched = self._advance(version)
+        if patched is not None:
+            self._snapshot = patched
+            return False
         v2, tabs = self.backend.read_all()
         self._snapshot = parse_workbook(self.schemas, v2, tabs)
         return True
@@ -1066,7 +1055,12 @@ class Database:
                 return SyncResult(error=str(exc))
         pending = self.journal.ops("pending", limit=self.batch_max)
         if dumps(_token(version)) != self.journal.get_meta("known_version"):
-            self._audit_external(snap, pending)
+            edits = self._audit_external(snap, pending)
+            invalidate = getattr(self.backend, "invalidate_version", None)
+            if edits and invalidate is not None and self._announced(version):
+                # Other workers reached this version by patching (a delta announced it), but a
+                # person's edit is in it too: make them re-read.
+                invalidate()
         plan = _Plan(self, snap)
         for op in pending:
             plan.add(op)
@@ -1160,8 +1154,16 @@ class Database:
             plan.patch_snapshot(version)
 
     # -- direct edits ---------------------------------------------------------------------
-    def _audit_external(self, snap: Snapshot, pending: list[Operation]) -> None:
-        """Diff the workbook against the last known rows; record direct edits and stale copies."""
+    def _announced(self, version: Hashable) -> bool:
+        """True when a group commit announced ``version`` (readers may have patched to it)."""
+        row = self.journal.con.execute(
+            "SELECT 1 FROM deltas WHERE to_version=? LIMIT 1", (dumps(_token(version)),)
+        ).fetchone()
+        return row is not None
+
+    def _audit_external(self, snap: Snapshot, pending: list[Operation]) -> int:
+        """Diff the workbook against the last known rows; record direct edits and stale copies.
+        Returns how many direct edits were found."""
         con = self.journal.con
         known: dict[tuple[str, str], tuple[dict[str, Any], set[str]]] = {}
         for r in con.execute("SELECT sheet, record_id, values_json, app_fields FROM rowstate"):
@@ -1236,6 +1238,7 @@ class Database:
                 )
             self.journal.set_meta(con2, "known_version", dumps(_token(snap.version)))
             self.journal.set_meta(con2, "baseline", "1")
+        return len(audit)
 
     # -- backups ----------------------------------------------------------------------------
     def _backup_under_lock(self) -> bool:

@@ -125,9 +125,12 @@ class QuotaLimiter:
             (key, value, self.clock() if at is None else at),
         )
 
-    def bump_state(self, key: str, *, expire: tuple[str, ...] = ()) -> int:
+    def bump_state(
+        self, key: str, *, expire: tuple[str, ...] = (), also: dict[str, Any] | None = None
+    ) -> int:
         """Add one to the integer kept under ``key`` (0 if absent) and return the new value;
-        in the same transaction, make the states named in ``expire`` stale (age 0)."""
+        in the same transaction, make the states named in ``expire`` stale (age 0) and set
+        those in ``also`` (fresh: age now)."""
         con = self._con()
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -139,6 +142,11 @@ class QuotaLimiter:
                 (key, value, self.clock()),
             )
             con.executemany("UPDATE gsheets_state SET at=0 WHERE key=?", [(k,) for k in expire])
+            con.executemany(
+                "INSERT INTO gsheets_state(key, value, at) VALUES (?,?,?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value, at=excluded.at",
+                [(k, v, self.clock()) for k, v in (also or {}).items()],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
