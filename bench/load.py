@@ -69,6 +69,7 @@ SECRET = "load-test-secret-key-0123456789abcdef-0123"  # noqa: S105 - a throwawa
 LOCUSTFILE = BENCH_DIR / "locustfile.py"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 QUOTA = 60  # requests per minute per kind, the fake's quota and the app's budget (Google's default)
+THINK = (0.5, 1.5)  # seconds of think time before each step of the mix
 TARGET_LIST_RATIO = 0.20
 TARGET_P95_OVER_P50 = 5.0
 PHASES = ("trivial", "lists", "mix")
@@ -267,7 +268,8 @@ def sign_in(base_url: str, email: str, password: str) -> requests.Session:
     r = s.post(base_url + "/auth/login", data={"email": email, "password": password, "csrf_token": token},
                allow_redirects=False, timeout=300)  # fmt: skip
     if r.status_code != 302 or "/auth/login" in (r.headers.get("Location") or ""):
-        raise RuntimeError(f"warm-up sign-in refused for {email}: {r.status_code}")
+        shown = re.findall(r'class="(?:flash|field__error|alert)[^"]*"[^>]*>([^<]{1,200})', r.text)
+        raise RuntimeError(f"warm-up sign-in refused for {email}: {r.status_code} {shown[:3]}")
     return s
 
 
@@ -323,20 +325,22 @@ def warm(
 
 
 def run_phase(
-    base_url: str, world_path: Path, phase: str, users: int, seconds: int, workdir: Path
+    base_url: str, world_path: Path, phase: str, users: int, seconds: int, workdir: Path,
+    *, think: tuple[float, float] = (0.5, 1.5), spawn: int = 1,
 ) -> list[list[Any]]:
     """One headless locust run of ``phase``'s user class; returns its raw samples."""
     samples = workdir / f"{phase}.jsonl"
     samples.unlink(missing_ok=True)
     # The mix: one clerk arrives per second, as people do (not 20 sign-ins within 4 s: argon2
     # takes each worker for ~0.5 s under load, and the first pages after sign-in queued behind).
-    spawn = users if phase != "mix" else 1
+    spawn = users if phase != "mix" else spawn
     cmd = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
         "-u", str(users), "-r", str(spawn), "-t", f"{seconds}s", "--stop-timeout", "30",
         "--host", base_url, "--loglevel", "WARNING", PHASE_CLASS[phase],
     ]  # fmt: skip
-    env = {**os.environ, "LOAD_WORLD": str(world_path), "LOAD_SAMPLES": str(samples)}
+    env = {**os.environ, "LOAD_WORLD": str(world_path), "LOAD_SAMPLES": str(samples),
+           "LOAD_THINK": f"{think[0]},{think[1]}"}  # fmt: skip
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     log = workdir / f"{phase}.locust.log"
     with open(log, "wb") as fh:
@@ -499,7 +503,8 @@ def run_backend(
             phases: dict[str, Any] = {}
             for phase in args.phases:
                 t0 = time.time()
-                samples = run_phase(url, world_path, phase, args.users, args.seconds, work)
+                samples = run_phase(url, world_path, phase, args.users, args.seconds, work,
+                                    think=args.think, spawn=args.spawn)
                 phases[phase] = summarise(samples)
                 # the machine's load while it ran (1, 5, 15 min), this bench included
                 phases[phase]["loadavg"] = [round(x, 1) for x in os.getloadavg()]
@@ -663,7 +668,8 @@ def _worker_label(worker_class: str, threads: int) -> str:
 
 def run(backends: list[str], *, scale: float, users: int, seconds: int, workers: int = 4, phases: tuple[str, ...] = PHASES,
         fresh: bool = False, cache: Path | None = None, worker_classes: tuple[str | None, ...] = (None,),
-        threads: int = 4, instance: Path | None = None) -> dict[str, Any]:  # fmt: skip
+        threads: int = 4, instance: Path | None = None, think: tuple[float, float] = THINK,
+        spawn: int = 1) -> dict[str, Any]:  # fmt: skip
     """Build (or reuse) the instance and run the phases on each backend, once per worker class
     (None: the production config's own); returns the figures."""
     if instance is not None:  # a given built instance (e.g. an older cache entry, for before/after)
@@ -679,7 +685,7 @@ def run(backends: list[str], *, scale: float, users: int, seconds: int, workers:
         for backend in backends:
             for wc in worker_classes:
                 args = argparse.Namespace(users=users, seconds=seconds, workers=workers, phases=phases,
-                                          worker_class=wc, threads=threads)  # fmt: skip
+                                          worker_class=wc, threads=threads, think=think, spawn=spawn)  # fmt: skip
                 results.append(run_backend(backend, template, world, args, tmp / (wc or "conf")))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

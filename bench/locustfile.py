@@ -326,7 +326,8 @@ class ClerkUser(_Clerk):
     the access log showed the tail of the mix was that burst queueing for a worker.)
     """
 
-    wait_time = between(0.5, 1.5)
+    # 0.5–1.5 s; LOAD_THINK="min,max" (the suite's smoke run shortens it)
+    wait_time = between(*(float(x) for x in os.environ.get("LOAD_THINK", "0.5,1.5").split(",")))
     MIX: tuple[tuple[str, int], ...] = (
         ("nominations_list", 6),
         ("other_list", 4),

@@ -24,7 +24,6 @@ import logging
 import os
 import secrets
 import sqlite3
-import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -141,11 +140,9 @@ class CredentialStore:
     """Password hashes, session versions, reset and invitation tokens and login throttling in
     one SQLite file.
 
-    Each thread of each process has its own connection (opened on first use, reopened after
-    a fork or when the file was replaced), so the store is safe across threads and across
+    Every call opens its own short connection, so the store is safe across threads and across
     gunicorn workers forked after the app was built. Throttling counts live in the same file,
-    so a limit holds no matter which worker serves an attempt. (A connection per call cost
-    two opens per page view: 3 ms of a 10 ms page.)
+    so a limit holds no matter which worker serves an attempt.
     """
 
     def __init__(
@@ -163,7 +160,6 @@ class CredentialStore:
         self.throttle_window = throttle_window
         self.hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
-        self._local = threading.local()
         self._create()
 
     # -- storage -------------------------------------------------------------------------
@@ -187,39 +183,9 @@ class CredentialStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            st = os.stat(self.path)
-            ident: tuple[int, int, int] | None = (os.getpid(), st.st_ino, st.st_dev)
-        except OSError:
-            ident = None  # gone: sqlite reports it (or recreates it) on a fresh connection
-        cached = getattr(self._local, "con", None)
-        if cached is not None and ident is not None and cached[0] == ident:
-            try:
-                yield cached[1]
-            except BaseException:
-                self._local.con = None  # after an error (disk full...) start afresh
-                cached[1].close()
-                raise
-            return
-        if cached is not None and cached[0][0] == os.getpid():
-            cached[1].close()
-        self._local.con = None
-        con = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+        con = sqlite3.connect(self.path, timeout=15, isolation_level=None)
         try:
             con.execute("PRAGMA busy_timeout=15000")
-        except BaseException:
-            con.close()
-            raise
-        if ident is not None:
-            self._local.con = (ident, con)
-            try:
-                yield con
-            except BaseException:
-                self._local.con = None
-                con.close()
-                raise
-            return
-        try:
             yield con
         finally:
             con.close()

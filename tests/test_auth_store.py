@@ -305,3 +305,25 @@ def test_forgiven_attempt_counts_against_neither_email_nor_address(tmp_path):
         assert attempt is not None
         store.forgive_attempt(attempt)
     assert not store.too_many_attempts(EMAIL, "10.0.0.1", now=now)
+
+
+def test_a_closed_store_file_alone_holds_every_password_set(tmp_path):
+    """Each call's connection is closed after it (SQLite then folds its write-ahead log into the
+    file), so copying only ``credentials.sqlite3`` (as the load bench does) loses nothing. A
+    connection kept open per thread was tried for speed and lost exactly this."""
+    store = CredentialStore(tmp_path / "a" / "credentials.sqlite3")
+    store.set_password("clerk@example.cn", "a long enough password 1")
+    (tmp_path / "b").mkdir()
+    copy = tmp_path / "b" / "credentials.sqlite3"
+    copy.write_bytes(store.path.read_bytes())
+    assert CredentialStore(copy).verify("clerk@example.cn", "a long enough password 1")
+
+
+def test_a_store_file_replaced_from_a_backup_is_read_at_once(tmp_path):
+    store = CredentialStore(tmp_path / "credentials.sqlite3")
+    store.set_password("a@example.cn", "a long enough password 1")
+    other = CredentialStore(tmp_path / "other.sqlite3")
+    other.set_password("b@example.cn", "a long enough password 2")
+    os.replace(other.path, store.path)  # a restore from backup
+    assert store.verify("b@example.cn", "a long enough password 2")
+    assert not store.verify("a@example.cn", "a long enough password 1")

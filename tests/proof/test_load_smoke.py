@@ -55,7 +55,8 @@ def test_locust_clerks_on_both_backends_make_every_kind_of_request_without_error
     tmp_path: Path,
 ) -> None:
     data = load.run(
-        ["xlsx", "google"], scale=0.1, users=4, seconds=5, workers=2, cache=tmp_path / "cache"
+        ["xlsx", "google"], scale=0.1, users=4, seconds=5, workers=2, cache=tmp_path / "cache",
+        think=(0.02, 0.05), spawn=4,  # a short run: every kind within 5 s
     )
     assert [r["backend"] for r in data["results"]] == ["xlsx", "google"]
     assert (

@@ -115,8 +115,6 @@ class _Worlds:
             for table in ("credentials", "reset_tokens", "invitation_tokens", "login_attempts"):
                 con.execute(f"DELETE FROM main.{table}")  # noqa: S608
                 con.execute(f"INSERT INTO main.{table} SELECT * FROM original.{table}")  # noqa: S608
-        with store._connect() as con:  # the store keeps its connection: leave it as it was
-            con.execute("DETACH DATABASE original")
         self.world._clients = {}
         self.clients = {}
 
