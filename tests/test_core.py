@@ -61,8 +61,9 @@ def test_page_has_no_inline_script_or_style(app, client, workbook):
 
 def test_healthz_reports_engine_status_without_login(client, workbook):
     data = client.get("/healthz").json
-    assert set(data) == {"status", "backend", "pending", "parked", "last_sync", "problems"}
+    assert set(data) == {"status", "backend", "pending", "parked", "last_sync", "problems", "writer"}
     assert (data["status"], data["backend"], data["pending"]) == ("ok", "xlsx", 0)
+    assert data["writer"] is None  # no dedicated writer process here (gunicorn's config starts one)
 
 
 def test_healthz_is_degraded_when_the_workbook_is_missing(client):
