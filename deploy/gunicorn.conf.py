@@ -40,8 +40,9 @@ keepalive = 5
 # Each worker loads the whole workbook when it starts (seconds at a large one), and the load
 # spreads requests evenly, so a small jitter restarted all four workers within seconds of each
 # other and left nobody serving (the load test at demo scale 10): a wide jitter staggers them.
-max_requests = 10000
-max_requests_jitter = 5000
+# MINGXIAO_MAX_REQUESTS=0 turns recycling off (the load test's fair-yardstick runs do).
+max_requests = _int("MINGXIAO_MAX_REQUESTS", 10000)
+max_requests_jitter = max_requests // 2
 # The database opens per worker after the fork (post_worker_init below): no preload needed.
 preload_app = False
 # Trust X-Forwarded-* only from the local proxy; the app also needs MINGXIAO_PROXY_COUNT=1.

@@ -581,6 +581,8 @@ class Database:
             return False
         v2, tabs = self.backend.read_all()
         self._snapshot = parse_workbook(self.schemas, v2, tabs)
+        with self._memo_lock:
+            self._memo.clear()  # let the old snapshot's sheets go (cached results hold them)
         return True
 
     def _advance(self, version: Hashable) -> Snapshot | None:
@@ -1083,11 +1085,13 @@ class Database:
             items = plan.delta()
             if items is None or plan.snap.version is None:
                 return
+            try:
+                row = (dumps(_token(plan.snap.version)), dumps(_token(version)), dumps(items))
+            except (TypeError, ValueError):  # a value JSON cannot hold: readers re-read instead
+                log.warning("delta not journaled (a value could not be encoded); workers will re-read")
+                return
             with self.journal.tx() as con:
-                con.execute(
-                    "INSERT INTO deltas(from_version, to_version, rows_json) VALUES (?,?,?)",
-                    (dumps(_token(plan.snap.version)), dumps(_token(version)), dumps(items)),
-                )
+                con.execute("INSERT INTO deltas(from_version, to_version, rows_json) VALUES (?,?,?)", row)
                 con.execute("DELETE FROM deltas WHERE seq <= (SELECT MAX(seq) FROM deltas) - ?", (DELTAS_KEPT,))
 
         try:
