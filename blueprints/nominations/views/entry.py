@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from mingxiao import exports
 from mingxiao.database import get_db
@@ -174,18 +176,32 @@ def index() -> Any:
     equals = {k: v for k, v in filters.items() if v}
     if not _is_admin():
         equals["district"] = current_user.district
-    page = db.table("nominations").page(
-        max(1, request.args.get("page", 1, type=int) or 1), PER_PAGE, order_by="-id", **equals
-    )
-    schema = db.schemas["nominations"]
-    columns = [(k, _("编号") if k == "id" else schema.column(k).header) for k in LIST_COLUMNS]
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    shown = {k: v for k, v in filters.items() if v}
+
+    def table() -> Markup:
+        page = db.table("nominations").page(number, PER_PAGE, order_by="-id", **equals)
+        schema = db.schemas["nominations"]
+        columns = [(k, _("编号") if k == "id" else schema.column(k).header) for k in LIST_COLUMNS]
+        html = render_template(
+            "nominations/_table.html",
+            page=page,
+            columns=columns,
+            filters=shown,
+            filter_form=form,
+            cohorts={c.id: c.get("name") or c.id for c in _cohorts()},
+        )
+        return Markup(html)  # noqa: S704 - our own autoescaped template's output
+
+    # The list is the same for everyone of one scope asking the same question in the same
+    # language, until the nominations or cohorts sheet changes (or holds pending saves: then
+    # it is rendered afresh each time, with its 同步中 badges).
+    scope = ("admin",) if _is_admin() else ("district", str(current_user.district))
+    key = ("nominations.table", scope, tuple(sorted(request.args.items(multi=True))), str(get_locale()))
     return render_template(
         "nominations/index.html",
-        page=page,
-        columns=columns,
-        filters={k: v for k, v in filters.items() if v},
-        filter_form=form,
-        cohorts={c.id: c.get("name") or c.id for c in _cohorts()},
+        table=db.cached(key, ("nominations", "cohorts"), table),
+        filters=shown,
         submit_form=_submit_form(),
         can_create=authorize(current_user, "nominations.create"),
     )
