@@ -123,3 +123,30 @@ def test_admin_opens_a_window_with_guide_numbers(world: World):
     first = world.db.choices("districts")[0]
     quotas = world.db.table("nomination_quotas").where(cohort=cid, district=first)
     assert [q["guide_number"] for q in quotas] == [4]
+
+
+def test_the_cached_list_is_per_district_and_follows_every_save(world: World):
+    """The list's table is rendered once per state of the sheets, scope, query and language
+    (views/entry.py): another district never gets it, and a save shows at once."""
+    first = insert_nomination(world, name="上城某校长")
+    world.db.sync()
+    url = "/nominations/?status=草稿"
+    own = world.client("district").get(url).get_data(as_text=True)
+    assert "上城某校长" in own
+    other = world.client("district2").get(url).get_data(as_text=True)
+    assert "上城某校长" not in other and first not in other
+    insert_nomination(world, name="新来的校长")  # pending: the list is rendered afresh
+    pending = world.client("district").get(url).get_data(as_text=True)
+    assert "新来的校长" in pending and "badge--syncing" in pending
+    world.db.sync()
+    synced = world.client("district").get(url).get_data(as_text=True)
+    assert "新来的校长" in synced and "badge--syncing" not in synced
+    world.db.table("nominations").update(first, {"name": "改了名的校长"})
+    world.db.sync()
+    again = world.client("district").get(url).get_data(as_text=True)
+    assert "改了名的校长" in again and "上城某校长" not in again
+    assert "共 " in again  # the count line, in Chinese
+    client = world.client("district")
+    client.post("/lang", data={"lang": "en", "csrf_token": world.token(client)})
+    english = client.get(url).get_data(as_text=True)  # same scope, query and data: not the Chinese copy
+    assert "改了名的校长" in english and "共 " not in english and " records" in english
