@@ -56,8 +56,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OSError, _storage_error)
 
 
-def _open_db() -> Database | None:
-    ext = current_app.extensions
+def _open_db(app: Flask | None = None) -> Database | None:
+    """This process's Database for ``app`` (default: the current app) if it is open, else None."""
+    ext = (app if app is not None else current_app).extensions
     db: Database | None = ext.get(EXT_DB)
     return db if db is not None and ext.get(EXT_DB_PID) == os.getpid() else None
 
@@ -106,8 +107,8 @@ def get_db(app: Flask | None = None) -> Database:
     target: Flask = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
     ext = target.extensions
     pid = os.getpid()
-    db: Database | None = ext.get(EXT_DB)
-    if db is not None and ext.get(EXT_DB_PID) == pid:
+    db = _open_db(target)
+    if db is not None:
         return db
     if ext.get(EXT_DB_PID) != pid:
         # A lock inherited through fork may be held by a thread that no longer exists.
@@ -162,8 +163,8 @@ def warm_worker(
 
 def close_db(app: Flask) -> None:
     """Stop the flusher and close the journal of this process's database, if it is open."""
-    db: Database | None = app.extensions.get(EXT_DB)
-    if db is not None and app.extensions.get(EXT_DB_PID) == os.getpid():
+    db = _open_db(app)
+    if db is not None:
         db.close()
     app.extensions[EXT_DB] = None
     app.extensions[EXT_DB_PID] = None

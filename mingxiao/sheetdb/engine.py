@@ -946,8 +946,7 @@ class Database:
                     log.exception("writer: final sync failed; operations stay in the journal")
             return True
         finally:
-            with self.journal.tx() as con:
-                self.journal.set_meta(con, "writer_ready", None)
+            self.journal.set_meta_now("writer_ready", None)
             holder.close()
 
     def _flush_until_idle(self, *, dedicated: bool = False) -> None:
@@ -1032,8 +1031,7 @@ class Database:
     def _sync_once(self) -> SyncResult:
         reason = self.backend.blocked_reason()
         if reason:
-            with self.journal.tx() as con:
-                self.journal.set_meta(con, "blocked", reason)
+            self.journal.set_meta_now("blocked", reason)
             return SyncResult(blocked=reason)
         try:
             with self._lock:
@@ -1071,8 +1069,7 @@ class Database:
             if plan.applied or plan.parked:
                 self._finish(plan, version)
             else:
-                with self.journal.tx() as con:
-                    self.journal.set_meta(con, "blocked", None)
+                self.journal.set_meta_now("blocked", None)
             return SyncResult(applied=len(plan.applied), parked=len(plan.parked))
         if self._backup_under_lock():
             self._maybe_backup()
@@ -1097,8 +1094,7 @@ class Database:
         try:
             result = self.backend.apply(plan.batch, announce=announce)
         except WriteBlocked as exc:
-            with self.journal.tx() as con:
-                self.journal.set_meta(con, "blocked", str(exc))
+            self.journal.set_meta_now("blocked", str(exc))
             return SyncResult(blocked=str(exc))
         except WorkbookError as exc:
             self._note_error(str(exc), [op.seq for op in pending])
